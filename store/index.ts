@@ -1,0 +1,7 @@
+export * from './sql.js';
+export * from './store.js';
+export { openStore, type OpenStoreOptions } from './open.js';
+export { openEmbeddedStore } from './embedded.js';
+export { openServerStore } from './server.js';
+export { migrate, migrationsApplied, loadMigrations, splitStatements } from './migrate.js';
+export { applyRetention, oldestKeptMonth } from './retention.js';

@@ -1,0 +1,18 @@
+/** Open the store the configuration asks for: a ClickHouse server when a URL is given, else embedded chDB. */
+import { join } from 'node:path';
+import { openEmbeddedStore } from './embedded.js';
+import { openServerStore } from './server.js';
+import type { Store } from './store.js';
+
+export interface OpenStoreOptions {
+  /** `SQM_CLICKHOUSE_URL`; unset means the embedded store. */
+  clickhouseUrl?: string | undefined;
+  /** `SQM_DATA_DIR`; the embedded engine keeps its files in `<dataDir>/clickhouse`. */
+  dataDir: string;
+  database: string;
+}
+
+export function openStore(options: OpenStoreOptions): Promise<Store> {
+  if (options.clickhouseUrl) return openServerStore({ url: options.clickhouseUrl, database: options.database });
+  return openEmbeddedStore({ dataDir: join(options.dataDir, 'clickhouse'), database: options.database });
+}
