@@ -1,0 +1,138 @@
+/**
+ * Load the configuration: one YAML file (SQM_CONFIG, default config/default.yaml)
+ * plus SQM_* environment variables. Validated once, then frozen. Errors name
+ * the field (`regions/4/code: must match pattern …`).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, ROLES, type Role, type SqmConfig } from './schema.js';
+
+export const DEFAULT_CONFIG_PATH = join(dirname(fileURLToPath(import.meta.url)), 'default.yaml');
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly source: string, readonly problems: string[]) {
+    super(`invalid configuration (${source}):\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** Settings that come from the environment (ARCHITECTURE.md, "Configuration"). */
+export interface ServiceSettings {
+  port: number;
+  host: string;
+  dataDir: string;
+  clickhouseUrl: string | undefined;
+  configPath: string;
+  demo: boolean;
+  bootstrapAdminToken: string | undefined;
+  secret: string | undefined;
+  logLevel: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSettings {
+  const problems: string[] = [];
+  const port = env.SQM_PORT === undefined ? 8080 : Number(env.SQM_PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`SQM_PORT: must be a port number (0-65535), got "${env.SQM_PORT}"`);
+  const demo = env.SQM_DEMO ?? '0';
+  if (demo !== '0' && demo !== '1') problems.push(`SQM_DEMO: must be 0 or 1, got "${demo}"`);
+  const url = env.SQM_CLICKHOUSE_URL || undefined;
+  if (url !== undefined) {
+    try {
+      const parsed = new URL(url);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') problems.push(`SQM_CLICKHOUSE_URL: must be an http(s) URL, got "${url}"`);
+    } catch {
+      problems.push(`SQM_CLICKHOUSE_URL: not a URL: "${url}"`);
+    }
+  }
+  const token = env.SQM_BOOTSTRAP_ADMIN_TOKEN || undefined;
+  if (token !== undefined && token.length < 16) problems.push('SQM_BOOTSTRAP_ADMIN_TOKEN: must be at least 16 characters');
+  const secret = env.SQM_SECRET || undefined;
+  if (secret !== undefined && secret.length < 32) problems.push('SQM_SECRET: must be at least 32 characters');
+  const logLevel = env.SQM_LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`SQM_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
+  if (problems.length > 0) throw new ConfigError('environment', problems);
+  return {
+    port,
+    host: env.SQM_HOST ?? '0.0.0.0',
+    dataDir: env.SQM_DATA_DIR ?? './data',
+    clickhouseUrl: url,
+    configPath: env.SQM_CONFIG ?? DEFAULT_CONFIG_PATH,
+    demo: demo === '1',
+    bootstrapAdminToken: token,
+    secret,
+    logLevel,
+  };
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateConfig = ajv.compile(configSchema);
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Validate a parsed configuration object; `source` names it in errors. */
+export function validateConfigObject(raw: unknown, source: string): SqmConfig {
+  if (!validateConfig(raw)) {
+    const problems = (validateConfig.errors ?? []).map((e) => {
+      const field = e.instancePath ? e.instancePath.slice(1) : '(top level)';
+      const extra = e.keyword === 'additionalProperties'
+        ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"`
+        : e.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : '';
+      return `${field}: ${e.message ?? 'invalid'}${extra}`;
+    });
+    throw new ConfigError(source, problems);
+  }
+  const config = raw as unknown as SqmConfig;
+  const problems: string[] = [];
+  if (!isValidTimeZone(config.timezone)) problems.push(`timezone: unknown time zone "${config.timezone}"`);
+  const seen = new Set<string>();
+  config.regions.forEach((r, i) => {
+    if (seen.has(r.code)) problems.push(`regions/${i}/code: duplicate region "${r.code}"`);
+    seen.add(r.code);
+  });
+  config.tokens.forEach((t, i) => {
+    if ((t.sha256 === undefined) === (t.tokenEnv === undefined)) problems.push(`tokens/${i}: give exactly one of sha256 or tokenEnv`);
+    for (const code of t.regions ?? []) if (!seen.has(code)) problems.push(`tokens/${i}/regions: unknown region "${code}"`);
+  });
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return deepFreeze(config);
+}
+
+export function loadConfig(path: string = DEFAULT_CONFIG_PATH): SqmConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [`cannot read the file: ${(error as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100 });
+  } catch (error) {
+    throw new ConfigError(path, [`not valid YAML: ${(error as Error).message}`]);
+  }
+  return validateConfigObject(raw, path);
+}
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}

@@ -1,0 +1,4 @@
+import type { FastifyInstance } from 'fastify';
+import type { ServerContext } from '../app.js';
+
+export default async function kpiRoutes(_app: FastifyInstance, _ctx: ServerContext): Promise<void> {}

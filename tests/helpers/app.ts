@@ -1,0 +1,53 @@
+/**
+ * Build a real SQM app over a test store, with one token per role.
+ * Tokens come through `tokenEnv`, the same path an operator's config uses.
+ */
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, validateConfigObject, type SqmConfig } from '../../config/index.js';
+import { buildServer } from '../../server/app.js';
+import type { Store } from '../../store/index.js';
+
+export const TOKENS = {
+  admin: 'test-admin-token-0123456789',
+  ingest: 'test-ingest-token-0123456789',
+  viewer: 'test-viewer-token-0123456789',
+  executive: 'test-executive-token-0123456',
+  managerGD: 'test-manager-gd-token-012345',
+} as const;
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+
+export function testConfig(overrides: Partial<SqmConfig> = {}): SqmConfig {
+  const base = structuredClone(loadConfig()) as SqmConfig;
+  const config = {
+    ...base,
+    tokens: [
+      { name: 'ingest', role: 'ingest', tokenEnv: 'SQM_TEST_INGEST_TOKEN' },
+      { name: 'viewer', role: 'viewer', tokenEnv: 'SQM_TEST_VIEWER_TOKEN' },
+      { name: 'exec', role: 'executive', tokenEnv: 'SQM_TEST_EXEC_TOKEN' },
+      { name: 'gd-manager', role: 'manager', tokenEnv: 'SQM_TEST_MANAGER_GD_TOKEN', regions: ['GD'] },
+    ],
+    ...overrides,
+  };
+  return validateConfigObject(config, 'test config');
+}
+
+export async function buildTestApp(store: Store, options: { config?: SqmConfig; now?: () => Date } = {}): Promise<FastifyInstance> {
+  return buildServer({
+    config: options.config ?? testConfig(),
+    store,
+    secret: TEST_SECRET,
+    bootstrapAdminToken: TOKENS.admin,
+    env: {
+      SQM_TEST_INGEST_TOKEN: TOKENS.ingest,
+      SQM_TEST_VIEWER_TOKEN: TOKENS.viewer,
+      SQM_TEST_EXEC_TOKEN: TOKENS.executive,
+      SQM_TEST_MANAGER_GD_TOKEN: TOKENS.managerGD,
+    },
+    ...(options.now ? { now: options.now } : {}),
+  });
+}
+
+export function bearer(token: string): { authorization: string } {
+  return { authorization: `Bearer ${token}` };
+}
