@@ -41,6 +41,17 @@ export interface ServerContext {
   now: () => Date;
 }
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sqmRoutes: RouteEntry[];
+  }
+}
+
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger('silent');
   const now = options.now ?? (() => new Date());
@@ -52,6 +63,13 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     maxParamLength: 200,
     disableRequestLogging: false,
   });
+
+  // Every route, so tests can prove that each /api route is authenticated.
+  const routes: RouteEntry[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method: String(method), url: route.url });
+  });
+  app.decorate('sqmRoutes', routes);
 
   const tokens = buildTokenRegistry(options.config, options.bootstrapAdminToken, options.env ?? process.env);
   const collector = createCollector({

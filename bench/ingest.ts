@@ -1,0 +1,255 @@
+/**
+ * bench:ingest — records per second over HTTP vs the engine's own bulk load.
+ *
+ * 1. Generates N call records (default 1,000,000; `--records N`), deterministic.
+ * 2. Starts the real service (`server/main.ts`) on the embedded store in a child
+ *    process and POSTs the records as NDJSON batches with a few requests in flight.
+ * 3. Stops it, then loads the same rows straight into a fresh chDB store with the
+ *    same schema (materialized views included) via
+ *    `INSERT INTO calls SELECT … FROM file(…, JSONEachRow)`.
+ * 4. Prints both rates and their ratio, and writes bench/out/ingest.json.
+ *
+ * Not a test: figures vary with the machine; the ratio is what to compare.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createServer } from 'node:net';
+import { loadConfig } from '../config/index.js';
+import { migrate, openEmbeddedStore, sql } from '../store/index.js';
+
+const args = process.argv.slice(2);
+const argValue = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const RECORDS = argValue('--records', 1_000_000);
+const BATCH = argValue('--batch', 10_000);
+const IN_FLIGHT = argValue('--in-flight', 4);
+const TOKEN = 'bench-admin-token-0123456789abcdef';
+const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
+
+/** A small deterministic PRNG (mulberry32) so every run sends the same rows. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface CallRecord {
+  id: string;
+  region: string;
+  queue: string;
+  channel: 'voice' | 'chat' | 'video';
+  enteredAt: number;
+  answeredAt?: number;
+  endedAt: number;
+  outcome: 'answered' | 'abandoned' | 'callback' | 'overflow';
+  talkSeconds?: number;
+  holdSeconds?: number;
+  wrapSeconds?: number;
+  agent?: string;
+  customer?: string;
+  resolved?: boolean;
+}
+
+function generate(count: number, regions: string[]): CallRecord[] {
+  const random = prng(20261130);
+  const end = Math.floor(Date.now() / 1000) - 3600;
+  const span = 30 * 86400;
+  const records: CallRecord[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const region = regions[Math.floor(random() * regions.length)] as string;
+    const enteredAt = end - Math.floor(random() * span);
+    const wait = Math.floor(random() * random() * 120);
+    const roll = random();
+    const outcome = roll < 0.9 ? 'answered' : roll < 0.97 ? 'abandoned' : roll < 0.99 ? 'callback' : 'overflow';
+    const record: CallRecord = {
+      id: `bench-${i}`,
+      region,
+      queue: `${region.toLowerCase()}-${random() < 0.7 ? 'general' : 'billing'}`,
+      channel: random() < 0.8 ? 'voice' : random() < 0.5 ? 'chat' : 'video',
+      enteredAt,
+      endedAt: enteredAt + wait,
+      outcome,
+    };
+    if (outcome === 'answered') {
+      const talk = 30 + Math.floor(random() * 400);
+      record.answeredAt = enteredAt + wait;
+      record.talkSeconds = talk;
+      record.holdSeconds = Math.floor(random() * 30);
+      record.wrapSeconds = Math.floor(random() * 60);
+      record.endedAt = enteredAt + wait + talk + record.holdSeconds;
+      record.agent = `agent-${Math.floor(random() * 500)}`;
+      record.resolved = random() < 0.85;
+    }
+    if (random() < 0.6) record.customer = `1380013${String(Math.floor(random() * 10000)).padStart(4, '0')}`;
+    records[i] = record;
+  }
+  return records;
+}
+
+const iso = (epoch: number) => new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
+
+function toNdjson(records: CallRecord[]): string {
+  let out = '';
+  for (const r of records) {
+    out += JSON.stringify({
+      ...r,
+      enteredAt: iso(r.enteredAt),
+      endedAt: iso(r.endedAt),
+      ...(r.answeredAt === undefined ? {} : { answeredAt: iso(r.answeredAt) }),
+    }) + '\n';
+  }
+  return out;
+}
+
+/** The same record in the calls table's layout, for the engine's own bulk load. */
+function toRow(r: CallRecord, ingestedAt: number): object {
+  return {
+    id: r.id, region: r.region, queue: r.queue, channel: r.channel,
+    enteredAt: r.enteredAt, answeredAt: r.answeredAt ?? null, endedAt: r.endedAt, outcome: r.outcome,
+    waitSeconds: (r.answeredAt ?? r.endedAt) - r.enteredAt,
+    talkSeconds: r.talkSeconds ?? null, holdSeconds: r.holdSeconds ?? null, wrapSeconds: r.wrapSeconds ?? null,
+    agent: r.agent ?? '',
+    customer: r.customer ? createHmac('sha256', SECRET).update(r.customer).digest('hex') : '',
+    resolved: r.resolved === undefined ? null : r.resolved ? 1 : 0,
+    ingestedAt,
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`the service exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the service did not become ready in 60 s');
+}
+
+async function httpIngest(bodies: string[], url: string): Promise<{ seconds: number; accepted: number }> {
+  let next = 0;
+  let accepted = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++] as string;
+      const res = await fetch(`${url}/api/v1/ingest/calls`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-ndjson' },
+        body,
+      });
+      if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      const result = (await res.json()) as { accepted: number; rejected: unknown[] };
+      if (result.rejected.length > 0) throw new Error(`rejected records: ${JSON.stringify(result.rejected.slice(0, 3))}`);
+      accepted += result.accepted;
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return { seconds: (performance.now() - started) / 1000, accepted };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const regions = config.regions.map((r) => r.code);
+  const work = mkdtempSync(join(tmpdir(), 'sqm-bench-ingest-'));
+  process.stdout.write(`bench:ingest  ${RECORDS.toLocaleString('en')} call records, batches of ${BATCH}, ${IN_FLIGHT} in flight\n`);
+
+  const records = generate(RECORDS, regions);
+  const bodies: string[] = [];
+  for (let i = 0; i < records.length; i += BATCH) bodies.push(toNdjson(records.slice(i, i + BATCH)));
+  const bytes = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0);
+
+  // 1. Over HTTP into the real service on the embedded store.
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: {
+      ...process.env,
+      SQM_PORT: String(port), SQM_HOST: '127.0.0.1', SQM_DATA_DIR: join(work, 'service'),
+      SQM_BOOTSTRAP_ADMIN_TOKEN: TOKEN, SQM_SECRET: SECRET, SQM_LOG_LEVEL: 'warn',
+      SQM_CLICKHOUSE_URL: '',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  let http: { seconds: number; accepted: number };
+  try {
+    await waitReady(url, child);
+    http = await httpIngest(bodies, url);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+  if (http.accepted !== RECORDS) throw new Error(`accepted ${http.accepted} of ${RECORDS}`);
+  const httpRate = RECORDS / http.seconds;
+
+  // 2. The engine's own bulk load of the same rows, same schema, same views.
+  const ingestedAt = Math.floor(Date.now() / 1000);
+  const file = join(work, 'calls.jsonl');
+  let text = '';
+  for (const r of records) text += JSON.stringify(toRow(r, ingestedAt)) + '\n';
+  writeFileSync(file, text);
+  text = '';
+  const store = await openEmbeddedStore({ dataDir: join(work, 'direct'), database: 'bench_direct' });
+  await migrate(store);
+  const structure = [
+    'id String', 'region String', 'queue String', 'channel String', "enteredAt DateTime('UTC')",
+    "answeredAt Nullable(DateTime('UTC'))", "endedAt DateTime('UTC')", 'outcome String', 'waitSeconds UInt32',
+    'talkSeconds Nullable(UInt32)', 'holdSeconds Nullable(UInt32)', 'wrapSeconds Nullable(UInt32)', 'agent String',
+    'customer String', 'resolved Nullable(UInt8)', "ingestedAt DateTime('UTC')",
+  ].join(', ');
+  const started = performance.now();
+  await store.command(sql`INSERT INTO ${store.table('calls')} SELECT * FROM file(${file}, 'JSONEachRow', ${structure})`);
+  const bulkSeconds = (performance.now() - started) / 1000;
+  const stored = await store.query<{ c: number }>(sql`SELECT count() AS c FROM ${store.table('calls')}`);
+  await store.close();
+  if (Number(stored[0]?.c) !== RECORDS) throw new Error(`bulk load stored ${stored[0]?.c} of ${RECORDS}`);
+  const bulkRate = RECORDS / bulkSeconds;
+
+  const report = {
+    date: new Date().toISOString(),
+    records: RECORDS,
+    batch: BATCH,
+    inFlight: IN_FLIGHT,
+    payloadMiB: +(bytes / 1048576).toFixed(1),
+    http: { seconds: +http.seconds.toFixed(2), recordsPerSecond: Math.round(httpRate) },
+    bulkLoad: { seconds: +bulkSeconds.toFixed(2), recordsPerSecond: Math.round(bulkRate) },
+    ratio: +(httpRate / bulkRate).toFixed(3),
+  };
+  mkdirSync('bench/out', { recursive: true });
+  writeFileSync('bench/out/ingest.json', JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(
+    `HTTP ingest (validate, hash, dedupe, store): ${report.http.recordsPerSecond.toLocaleString('en')} records/s (${report.http.seconds} s)\n` +
+    `engine bulk load (INSERT … FROM file):       ${report.bulkLoad.recordsPerSecond.toLocaleString('en')} records/s (${report.bulkLoad.seconds} s)\n` +
+    `ratio: ${report.ratio} (aim ≥ 0.25)\n`,
+  );
+  rmSync(work, { recursive: true, force: true });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:ingest failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
