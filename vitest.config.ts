@@ -7,6 +7,7 @@ export default defineConfig({
     pool: 'forks',
     isolate: true,
     include: ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'],
+    globalSetup: ['tests/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

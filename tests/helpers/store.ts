@@ -28,11 +28,6 @@ export type BackendName = 'embedded' | 'server';
 /** The backends to run an integration suite on: always chDB, plus the server when CI gives one. */
 export const BACKENDS: BackendName[] = SERVER_URL ? ['embedded', 'server'] : ['embedded'];
 
-if (!SERVER_URL && !process.env.SQM_TEST_QUIET) {
-  // Said once per file that imports this helper, plainly, as the issue asks.
-  process.stderr.write('[sqm tests] SQM_TEST_CLICKHOUSE_URL is not set: the ClickHouse server suite is skipped, chDB only.\n');
-}
-
 export async function openTestStore(backend: BackendName, options: { migrate?: boolean } = {}): Promise<Store> {
   const database = uniqueDatabase();
   let store: Store;
