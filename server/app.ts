@@ -59,9 +59,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     loggerInstance: logger.child({ module: 'http' }) as FastifyBaseLogger,
     // The ingest route raises its own limit; everything else stays small.
     bodyLimit: 1024 * 1024,
-    // Long query strings are someone probing, not a KPI query.
-    maxParamLength: 200,
-    disableRequestLogging: false,
+    // Long path parameters are someone probing, not a route of ours.
+    routerOptions: { maxParamLength: 200 },
   });
 
   // Every route, so tests can prove that each /api route is authenticated.
@@ -79,7 +78,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     logger: logger.child({ module: 'collector' }),
     now,
   });
-  const kpis = createKpiEngine({ store: options.store, config: options.config });
+  const kpis = createKpiEngine({ store: options.store, config: options.config, now });
   const context: ServerContext = { config: options.config, store: options.store, logger, tokens, collector, kpis, now };
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
