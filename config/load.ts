@@ -113,6 +113,11 @@ export function validateConfigObject(raw: unknown, source: string): SqmConfig {
     if ((t.sha256 === undefined) === (t.tokenEnv === undefined)) problems.push(`tokens/${i}: give exactly one of sha256 or tokenEnv`);
     for (const code of t.regions ?? []) if (!seen.has(code)) problems.push(`tokens/${i}/regions: unknown region "${code}"`);
   });
+  for (const [name, queue] of Object.entries(config.queueLog?.queues ?? {})) {
+    // The name is matched against queue_log's third field, which can hold neither "|" nor a line break.
+    if (name.length > 128 || /[|\r\n]/.test(name)) problems.push(`queueLog/queues/${name}: not a queue_log queue name (at most 128 characters, no "|" or line break)`);
+    if (!seen.has(queue.region)) problems.push(`queueLog/queues/${name}/region: unknown region "${queue.region}"`);
+  }
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(config);
 }

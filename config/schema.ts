@@ -34,6 +34,17 @@ export interface TokenConfig {
   regions?: string[];
 }
 
+export const CALL_CHANNELS = ['voice', 'chat', 'video'] as const;
+
+/** How one Asterisk queue's calls are recorded (collector/sources/queue-log.ts). */
+export interface QueueLogQueueConfig {
+  region: string;
+  /** SQM queue name; the Asterisk queue name when absent. */
+  queue?: string;
+  /** Default voice. */
+  channel?: (typeof CALL_CHANNELS)[number];
+}
+
 export interface SqmConfig {
   timezone: string;
   retentionMonths: number;
@@ -52,6 +63,8 @@ export interface SqmConfig {
   };
   tokens: TokenConfig[];
   regions: RegionConfig[];
+  /** Asterisk queue_log import: queue name → region (an unmapped queue is reported, never guessed). */
+  queueLog?: { queues: Record<string, QueueLogQueueConfig> };
 }
 
 const positiveHours = { type: 'number', exclusiveMinimum: 0, maximum: 24 * 366 };
@@ -156,6 +169,27 @@ export const configSchema = {
           zh: { type: 'string', minLength: 1, maxLength: 64 },
           en: { type: 'string', minLength: 1, maxLength: 64 },
           subscribers: { type: 'integer', minimum: 0 },
+        },
+      },
+    },
+    queueLog: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['queues'],
+      properties: {
+        queues: {
+          type: 'object',
+          maxProperties: 10000,
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['region'],
+            properties: {
+              region: { type: 'string', pattern: '^[A-Z]{2,3}$' },
+              queue: { type: 'string', minLength: 1, maxLength: 256 },
+              channel: { enum: [...CALL_CHANNELS] },
+            },
+          },
         },
       },
     },

@@ -14,6 +14,7 @@ import { ApiError, errorBody, fromFastifyError } from './errors.js';
 import { authenticate, buildTokenRegistry, type TokenRegistry } from './auth.js';
 import { createLogger, type Logger } from './logger.js';
 import healthRoutes from './routes/health.js';
+import importRoutes from './routes/import.js';
 import ingestRoutes from './routes/ingest.js';
 import kpiRoutes from './routes/kpis.js';
 
@@ -107,6 +108,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
 
   await app.register(healthRoutes, context);
   await app.register(ingestRoutes, { ...context, prefix: '/api/v1' });
+  await app.register(importRoutes, { ...context, prefix: '/api/v1' });
   await app.register(kpiRoutes, { ...context, prefix: '/api/v1' });
 
   app.addHook('onClose', async () => {

@@ -6,8 +6,10 @@
  * second, different directory while one is open is refused with a clear error
  * instead of aborting the engine.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Session } from 'chdb';
 import { databaseIdentifier, identifier, Sql, sql } from './sql.js';
 import { StoreError, TABLES, clickhouseCodeOf, tableOf, toJsonEachRow, type Store, type TableName } from './store.js';
@@ -61,6 +63,9 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   const dir = acquireSession(options.dataDir);
   const database = databaseIdentifier(options.database);
   const session = dir.session;
+  // Insert batches are staged next to the engine's data (same disk, same owner).
+  const insertDir = join(dir.path, 'sqm-insert');
+  mkdirSync(insertDir, { recursive: true });
   let closed = false;
 
   const run = async (statement: Sql, format: string) => {
@@ -91,14 +96,16 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     async insert(table: TableName, rows: readonly object[]): Promise<void> {
       if (rows.length === 0) return;
       if (closed) throw new StoreError('the store is closed', undefined);
-      // chDB's insert takes a plain `db.table` name (it validates it itself);
-      // both parts are already checked identifiers.
-      const target = `${database.name}.${identifier(table, TABLES).name}`;
+      // The batch goes through a file and `INSERT … SELECT FROM file()`: the
+      // engine's own bulk-load path, which parses in parallel and measured about
+      // twice as fast as handing chDB the same bytes inline (bench/README.md).
+      const file = join(insertDir, `${table}-${randomUUID()}.jsonl`);
+      await writeFile(file, toJsonEachRow(rows));
+      const target = tableOf(database, identifier(table, TABLES).name as TableName);
       try {
-        await session.insert({ table: target, values: Buffer.from(toJsonEachRow(rows)), format: 'JSONEachRow' });
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        throw new StoreError(message, clickhouseCodeOf(message), `INSERT INTO ${target}`);
+        await run(sql`INSERT INTO ${target} SELECT * FROM file(${file}, 'JSONEachRow')`, 'TabSeparated');
+      } finally {
+        await rm(file, { force: true });
       }
     },
     async serverVersion(): Promise<string> {
