@@ -5,13 +5,13 @@
  * Plugins are registered in one visible order: error handling, authentication,
  * health, then the /api/v1 routes.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import type { SqmConfig } from '../config/index.js';
 import type { Store } from '../store/index.js';
 import { createCollector, type Collector } from '../collector/index.js';
 import { createKpiEngine, type KpiEngine } from '../kpi/index.js';
 import { ApiError, errorBody, fromFastifyError } from './errors.js';
-import { authenticate, buildTokenRegistry, type TokenRegistry } from './auth.js';
+import { authenticate, buildTokenRegistry, sha256, type Principal, type TokenRegistry } from './auth.js';
 import { createLogger, type Logger } from './logger.js';
 import healthRoutes from './routes/health.js';
 import importRoutes from './routes/import.js';
@@ -29,6 +29,8 @@ export interface BuildServerOptions {
   logger?: Logger;
   /** Clock, for tests. */
   now?: () => Date;
+  /** Tokens made at start-up (the demo's own ingest token), besides the configured ones. */
+  extraTokens?: { token: string; principal: Principal }[];
 }
 
 /** What route plugins get: the app's parts, built once. */
@@ -62,6 +64,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     bodyLimit: 1024 * 1024,
     // Long path parameters are someone probing, not a route of ours.
     routerOptions: { maxParamLength: 200 },
+    // One line per request is too much at ingest rates; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
   });
 
   // Every route, so tests can prove that each /api route is authenticated.
@@ -72,6 +76,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   app.decorate('sqmRoutes', routes);
 
   const tokens = buildTokenRegistry(options.config, options.bootstrapAdminToken, options.env ?? process.env);
+  for (const extra of options.extraTokens ?? []) tokens.add(sha256(extra.token), extra.principal);
   const collector = createCollector({
     store: options.store,
     config: options.config,

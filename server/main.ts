@@ -3,9 +3,13 @@
  * the app and listen. A bad configuration stops here with a message naming the
  * field.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, loadConfig, readServiceSettings } from '../config/index.js';
 import { applyRetention, migrate, openStore } from '../store/index.js';
 import { buildServer } from './app.js';
+import { startDemo, type DemoHandle } from './demo.js';
 import { createLogger } from './logger.js';
 import { loadOrCreateSecret } from './secret.js';
 
@@ -42,14 +46,23 @@ async function main(): Promise<void> {
   retentionTimer.unref();
 
   const secret = loadOrCreateSecret(settings.dataDir, settings.secret);
-  const app = await buildServer({ config, store, secret, bootstrapAdminToken: settings.bootstrapAdminToken, logger });
-  if (!settings.bootstrapAdminToken && config.tokens.length === 0) {
+  // The demo needs an admin to show and an ingest token for its simulator; neither is a default password:
+  // both are random, the admin one kept in the data directory so it survives restarts.
+  const adminToken = settings.bootstrapAdminToken ?? (settings.demo ? loadOrCreateDemoAdminToken(settings.dataDir) : undefined);
+  const simulatorToken = randomBytes(24).toString('hex');
+  const app = await buildServer({
+    config, store, secret, bootstrapAdminToken: adminToken, logger,
+    extraTokens: settings.demo ? [{ token: simulatorToken, principal: { name: 'demo-simulator', role: 'ingest', regions: null } }] : [],
+  });
+  if (!adminToken && config.tokens.length === 0) {
     logger.warn({ module: 'auth' }, 'no API tokens configured: set SQM_BOOTSTRAP_ADMIN_TOKEN to use the API');
   }
 
+  let demo: DemoHandle | undefined;
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     clearInterval(retentionTimer);
+    await demo?.stop();
     await app.close();
     await store.close();
     process.exit(0);
@@ -58,6 +71,32 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
   await app.listen({ port: settings.port, host: settings.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : settings.port;
+  if (settings.demo) {
+    demo = startDemo({
+      baseUrl: `http://127.0.0.1:${port}`, token: simulatorToken, config, store, dataDir: settings.dataDir, logger,
+    });
+    const base = `http://localhost:${port}`;
+    const from = new Date(Date.now() - 15 * 60_000).toISOString();
+    process.stdout.write(
+      `\nSQM demo is running at ${base}\n` +
+      `  API token (admin): ${adminToken}\n` +
+      `  try: curl -s -G ${base}/api/v1/kpis -H "Authorization: Bearer ${adminToken}" \\\n` +
+      `         --data-urlencode kpi=answer_rate,calls_waiting --data-urlencode by=region \\\n` +
+      `         --data-urlencode from=${from} --data-urlencode to=${new Date(Date.now() + 3600_000).toISOString().slice(0, 14)}00:00Z\n` +
+      `  a fibre cut hits GD three minutes from now; its answer rate falls below 0.90 and recovers.\n\n`,
+    );
+  }
+}
+
+function loadOrCreateDemoAdminToken(dataDir: string): string {
+  const path = join(dataDir, 'demo-admin-token');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const token = `demo-${randomBytes(18).toString('hex')}`;
+  writeFileSync(path, token + '\n', { mode: 0o600 });
+  return token;
 }
 
 main().catch((error: unknown) => {
