@@ -10,6 +10,7 @@ import type { SqmConfig } from '../config/index.js';
 import type { Store } from '../store/index.js';
 import { createCollector, type Collector } from '../collector/index.js';
 import { createKpiEngine, type KpiEngine } from '../kpi/index.js';
+import { AlertEventBus } from '../alerts/bus.js';
 import { ApiError, errorBody, fromFastifyError } from './errors.js';
 import { authenticate, buildTokenRegistry, sha256, type Principal, type TokenRegistry } from './auth.js';
 import { createLogger, type Logger } from './logger.js';
@@ -41,6 +42,8 @@ export interface ServerContext {
   tokens: TokenRegistry;
   collector: Collector;
   kpis: KpiEngine;
+  /** Live alert events: the dashboard channel publishes, the live hub subscribes. */
+  alertBus: AlertEventBus;
   now: () => Date;
 }
 
@@ -85,7 +88,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     now,
   });
   const kpis = createKpiEngine({ store: options.store, config: options.config, now });
-  const context: ServerContext = { config: options.config, store: options.store, logger, tokens, collector, kpis, now };
+  const alertBus = new AlertEventBus();
+  const context: ServerContext = { config: options.config, store: options.store, logger, tokens, collector, kpis, alertBus, now };
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     const apiError = error instanceof ApiError ? error : fromFastifyError(error);
