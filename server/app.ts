@@ -12,6 +12,7 @@ import { createCollector, type Collector } from '../collector/index.js';
 import { createKpiEngine, type KpiEngine } from '../kpi/index.js';
 import { AlertEventBus } from '../alerts/bus.js';
 import { ApiError, errorBody, fromFastifyError } from './errors.js';
+import { createLogOnlyAuditLog, type AuditLog } from './audit.js';
 import { authenticate, buildTokenRegistry, sha256, type Principal, type TokenRegistry } from './auth.js';
 import { createLogger, type Logger } from './logger.js';
 import healthRoutes from './routes/health.js';
@@ -44,6 +45,8 @@ export interface ServerContext {
   kpis: KpiEngine;
   /** Live alert events: the dashboard channel publishes, the live hub subscribes. */
   alertBus: AlertEventBus;
+  /** Who did what, when: routes record logins, changes, acknowledgements and exports here. */
+  audit: AuditLog;
   now: () => Date;
 }
 
@@ -89,7 +92,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   });
   const kpis = createKpiEngine({ store: options.store, config: options.config, now });
   const alertBus = new AlertEventBus();
-  const context: ServerContext = { config: options.config, store: options.store, logger, tokens, collector, kpis, alertBus, now };
+  const audit = createLogOnlyAuditLog(logger);
+  const context: ServerContext = { config: options.config, store: options.store, logger, tokens, collector, kpis, alertBus, audit, now };
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     const apiError = error instanceof ApiError ? error : fromFastifyError(error);
