@@ -62,6 +62,14 @@ export interface RegionOptions {
   nextId(letter: 'C' | 'T' | 'F' | 'S'): string;
 }
 
+/**
+ * Calls caused by an open fault come from the customers it cut off, who call
+ * when their service drops whatever the hour: they follow the daily curve by
+ * day but never fall below the day's mean rate at night. (A fibre cut at 03:00
+ * still floods the hotline; multiplying the night's trickle would hide it.)
+ */
+export const FAULT_CALL_FLOOR = 1;
+
 export class RegionSim {
   readonly code: string;
   readonly queues: ContactQueue[];
@@ -112,10 +120,13 @@ export class RegionSim {
     const curve = dailyCurve(mid);
     this.surges = this.surges.filter((s) => s.to > from);
     for (const queue of this.queues) {
-      const lambda = (this.contactsPerDay * queue.profile.share * curve * this.callMultiplier(queue.name, mid) * seconds) / DAY;
+      const ordinary = curve * this.surgeMultiplier(queue.name, mid);
+      const faultDriven = Math.max(curve, FAULT_CALL_FLOOR) * (this.faults.callMultiplier() - 1);
+      const lambda = (this.contactsPerDay * queue.profile.share * (ordinary + faultDriven) * seconds) / DAY;
+      const faultShare = ordinary + faultDriven > 0 ? faultDriven / (ordinary + faultDriven) : 0;
       const n = this.rng.poisson(lambda);
       for (let i = 0; i < n; i++) {
-        this.events.at(from + this.rng.next() * seconds, () => this.newContact(queue));
+        this.events.at(from + this.rng.next() * seconds, () => this.newContact(queue, faultShare));
       }
     }
     const ticketFactor = this.ticketMultiplier(mid);
@@ -136,18 +147,16 @@ export class RegionSim {
     }
   }
 
-  private newContact(queue: ContactQueue): void {
+  private newContact(queue: ContactQueue, faultShare: number): void {
     const fault = this.faults.likelyCause();
     let faultId: string | undefined;
-    if (fault) {
-      const m = this.faults.callMultiplier();
-      if (this.rng.chance((m - 1) / m)) faultId = fault.id;
-    }
+    if (fault && this.rng.chance(faultShare)) faultId = fault.id;
     queue.arrive(this.customers.pick(this.rng), faultId, 0);
   }
 
-  callMultiplier(queue: string, t: number): number {
-    let m = this.faults.callMultiplier();
+  /** Scenario surges scale a queue's ordinary traffic (which follows the daily curve). */
+  surgeMultiplier(queue: string, t: number): number {
+    let m = 1;
     for (const s of this.surges) if (s.from <= t && t < s.to && (s.queue === undefined || s.queue === queue)) m += s.calls - 1;
     return Math.max(0, m);
   }

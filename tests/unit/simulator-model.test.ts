@@ -166,6 +166,22 @@ describe('simulator model', () => {
     expect(fewer.answered / fewer.offered).toBeLessThan(base.answered / base.offered - 0.1);
   });
 
+  it('plays the demo incident at 03:00 too: calls caused by the fault do not shrink with the night trickle', () => {
+    const demo = loadScenario('demo', REGION_CODES);
+    const night = Date.parse('2026-11-30T03:00:00+08:00') / 1000;
+    const batch = run({ scenario: demo, regions: ['GD'], start: night, until: night + 75 * 60 });
+    const gd = answerRateByMinute(batch.calls, 'GD', night, 60);
+    const [first, length] = longestRunBelow(gd, 0.9);
+    expect(length).toBeGreaterThanOrEqual(10);
+    expect(first).toBeGreaterThanOrEqual(3);
+    // The fault draws at least the day's mean rate: for GD about 11,000 contacts a day, 7–8 a minute.
+    const during = batch.calls.filter((c) => {
+      const m = (epoch(c.enteredAt) - night) / 60;
+      return m >= 5 && m < 20;
+    });
+    expect(during.length / 15).toBeGreaterThan(5);
+  });
+
   it('plays the demo scenario: GD answer rate below 0.90 for at least 10 minutes, then recovers; other regions do not dip', () => {
     const demo = loadScenario('demo', REGION_CODES);
     // 75 minutes so calls that entered in the first hour have ended.
