@@ -40,12 +40,21 @@ export interface Collector {
   close(): Promise<void>;
 }
 
+/** What the collector reports for /metrics (server/metrics.ts implements it). */
+export interface CollectorMetrics {
+  /** One ingest call stored: its accepted and rejected record counts and how long it took. */
+  batchStored(kind: RecordKind, accepted: number, rejected: number, seconds: number): void;
+  /** One ingest call ended in an error (store error, writer busy); the caller is told to retry. */
+  batchFailed(kind: RecordKind, seconds: number): void;
+}
+
 export interface CollectorDeps {
   store: Store;
   config: SqmConfig;
   secret: string;
   logger: Logger;
   now: () => Date;
+  metrics?: CollectorMetrics | undefined;
 }
 
 /** How many rows may wait per kind, in batches: enough to absorb bursts, bounded so memory is. */
@@ -90,45 +99,59 @@ export function createCollector(deps: CollectorDeps): Collector {
 
   return {
     async ingest(kind, records, source) {
-      if (closed) throw new Error('collector: closed');
-      const validator = validators[kind];
-      if (!validator) throw new Error(`collector: unknown record kind "${String(kind)}" (valid: ${RECORD_KINDS.join(', ')})`);
-      const nowSec = Math.floor(deps.now().getTime() / 1000);
-      const context: NormaliseContext = { nowSec, hashCustomer };
-      const rows: object[] = [];
-      const rejected: IngestOutcome['rejected'] = [];
-      const deadLetters: DeadLetterRow[] = [];
-      let batchId: string | undefined;
-      for (const record of records) {
-        const result = record.parseError !== undefined
-          ? [`(record): ${record.parseError}`]
-          : validator.validate(record.value, context);
-        if (!Array.isArray(result)) {
-          rows.push(result);
-          continue;
-        }
-        batchId ??= randomUUID();
-        rejected.push({ index: record.index, errors: result });
-        deadLetters.push({
-          receivedAt: nowSec,
-          kind,
-          source,
-          batchId,
-          recordIndex: record.index,
-          raw: rawText(record.raw, record.value),
-          errors: result,
-        });
+      if (!deps.metrics) return ingestRecords(kind, records, source);
+      const start = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - start) / 1e9;
+      try {
+        const outcome = await ingestRecords(kind, records, source);
+        deps.metrics.batchStored(kind, outcome.accepted, outcome.rejected.length, seconds());
+        return outcome;
+      } catch (error) {
+        deps.metrics.batchFailed(kind, seconds());
+        throw error;
       }
-      if (rows.length > 0) await writerFor(kind).write(rows);
-      // After the accepted rows, so a request that fails with a store error
-      // (and will be retried) leaves no dead letters behind to be doubled.
-      if (deadLetters.length > 0) await store.insert('dead_letters', deadLetters);
-      if (rejected.length > 0) logger.debug({ kind, source, batchId, rejected: rejected.length }, 'records rejected');
-      return { accepted: rows.length, rejected };
     },
     async close() {
       closed = true;
       await Promise.all([...writers.values()].map((w) => w.close()));
     },
   };
+
+  async function ingestRecords(kind: RecordKind, records: IncomingRecord[], source: string): Promise<IngestOutcome> {
+    if (closed) throw new Error('collector: closed');
+    const validator = validators[kind];
+    if (!validator) throw new Error(`collector: unknown record kind "${String(kind)}" (valid: ${RECORD_KINDS.join(', ')})`);
+    const nowSec = Math.floor(deps.now().getTime() / 1000);
+    const context: NormaliseContext = { nowSec, hashCustomer };
+    const rows: object[] = [];
+    const rejected: IngestOutcome['rejected'] = [];
+    const deadLetters: DeadLetterRow[] = [];
+    let batchId: string | undefined;
+    for (const record of records) {
+      const result = record.parseError !== undefined
+        ? [`(record): ${record.parseError}`]
+        : validator.validate(record.value, context);
+      if (!Array.isArray(result)) {
+        rows.push(result);
+        continue;
+      }
+      batchId ??= randomUUID();
+      rejected.push({ index: record.index, errors: result });
+      deadLetters.push({
+        receivedAt: nowSec,
+        kind,
+        source,
+        batchId,
+        recordIndex: record.index,
+        raw: rawText(record.raw, record.value),
+        errors: result,
+      });
+    }
+    if (rows.length > 0) await writerFor(kind).write(rows);
+    // After the accepted rows, so a request that fails with a store error
+    // (and will be retried) leaves no dead letters behind to be doubled.
+    if (deadLetters.length > 0) await store.insert('dead_letters', deadLetters);
+    if (rejected.length > 0) logger.debug({ kind, source, batchId, rejected: rejected.length }, 'records rejected');
+    return { accepted: rows.length, rejected };
+  }
 }

@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, ROLES, type Role, type SqmConfig } from './schema.js';
+import { parseCidr } from './cidr.js';
+import { checkNotificationsConfig } from './notifications.js';
+import { checkAlertsConfig } from '../alerts/config-check.js';
 
 export const DEFAULT_CONFIG_PATH = join(dirname(fileURLToPath(import.meta.url)), 'default.yaml');
 
@@ -118,6 +121,17 @@ export function validateConfigObject(raw: unknown, source: string): SqmConfig {
     if (name.length > 128 || /[|\r\n]/.test(name)) problems.push(`queueLog/queues/${name}: not a queue_log queue name (at most 128 characters, no "|" or line break)`);
     if (!seen.has(queue.region)) problems.push(`queueLog/queues/${name}/region: unknown region "${queue.region}"`);
   }
+  const session = config.security?.session;
+  if (session?.idleMinutes !== undefined && session.absoluteHours !== undefined && session.idleMinutes > session.absoluteHours * 60) {
+    problems.push('security/session/idleMinutes: longer than absoluteHours, so it would never apply');
+  }
+  problems.push(...checkNotificationsConfig(config.notifications, seen));
+  problems.push(...checkAlertsConfig(config));
+  const metrics = config.metrics;
+  if (metrics?.sha256 !== undefined && metrics.tokenEnv !== undefined) problems.push('metrics: give at most one of sha256 or tokenEnv');
+  metrics?.allow?.forEach((range, i) => {
+    if (!parseCidr(range)) problems.push(`metrics/allow/${i}: not an address or CIDR range: "${range}"`);
+  });
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(config);
 }

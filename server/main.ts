@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig, readServiceSettings } from '../config/index.js';
 import { applyRetention, migrate, openStore } from '../store/index.js';
 import { buildServer } from './app.js';
+import { ensureDashboardBuilt } from './routes/dashboard.js';
 import { startDemo, type DemoHandle } from './demo.js';
 import { createLogger } from './logger.js';
 import { loadOrCreateSecret } from './secret.js';
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
   // both are random, the admin one kept in the data directory so it survives restarts.
   const adminToken = settings.bootstrapAdminToken ?? (settings.demo ? loadOrCreateDemoAdminToken(settings.dataDir) : undefined);
   const simulatorToken = randomBytes(24).toString('hex');
+  // Before buildServer: the static route lists dist/'s files when it is registered.
+  await ensureDashboardBuilt(logger);
   const app = await buildServer({
     config, store, secret, bootstrapAdminToken: adminToken, logger,
     extraTokens: settings.demo ? [{ token: simulatorToken, principal: { name: 'demo-simulator', role: 'ingest', regions: null } }] : [],
@@ -71,6 +74,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
   await app.listen({ port: settings.port, host: settings.host });
+  // Exactly one process evaluates alerts (ALERTING.md); it starts once the API is up, and app.close() stops it.
+  await app.notifications.start();
+  await app.alertEngine.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
   if (settings.demo) {
@@ -82,6 +88,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nSQM demo is running at ${base}\n` +
       `  API token (admin): ${adminToken}\n` +
+      `  dashboard: ${base}/#/manager?token=${adminToken}  (wallboard: ${base}/#/wallboard?kiosk=1&token=${adminToken})\n` +
       `  try: curl -s -G ${base}/api/v1/kpis -H "Authorization: Bearer ${adminToken}" \\\n` +
       `         --data-urlencode kpi=answer_rate,calls_waiting --data-urlencode by=region \\\n` +
       `         --data-urlencode from=${from} --data-urlencode to=${new Date(Date.now() + 3600_000).toISOString().slice(0, 14)}00:00Z\n` +

@@ -5,3 +5,4 @@ export { openEmbeddedStore } from './embedded.js';
 export { openServerStore } from './server.js';
 export { migrate, migrationsApplied, loadMigrations, splitStatements } from './migrate.js';
 export { applyRetention, oldestKeptMonth } from './retention.js';
+export { observeStore, type StoreObserver, type StoreOperation } from './observed.js';

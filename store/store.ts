@@ -19,12 +19,31 @@ export const TABLES = [
   'queue_states',
   'subscribers',
   'dead_letters',
+  // Alert engine (migration 003): API-made rules, instances, history, acknowledgements, silences.
+  'alert_rules',
+  'alert_instances',
+  'alert_history',
+  'alert_acks',
+  'alert_silences',
+  // People (migration 004): users, sessions, API tokens, audit log.
+  'users',
+  'sessions',
+  'api_tokens',
+  'audit_log',
+  // Notifications (migration 005): attempt log, API-made receivers and policies, dispatcher state.
+  'notification_log',
+  'notification_receivers',
+  'notification_policies',
+  'notification_state',
 ] as const;
 export type TableName = (typeof TABLES)[number];
 
 /** Tables partitioned by month, and the column the retention job drops by. */
 export const PARTITIONED_TABLES: readonly TableName[] = [
   'calls', 'calls_1m', 'tickets', 'faults', 'surveys', 'surveys_1m', 'queue_states', 'dead_letters',
+  'alert_history', 'alert_acks',
+  'sessions', 'audit_log',
+  'notification_log',
 ];
 
 export type Backend = 'embedded' | 'server';

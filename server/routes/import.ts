@@ -17,6 +17,7 @@ import { StoreError } from '../../store/index.js';
 import type { ServerContext } from '../app.js';
 import { INGEST_ROLES, requireRole } from '../auth.js';
 import { ApiError } from '../errors.js';
+import { DOCUMENTATION_ONLY, errorResponses } from '../openapi.js';
 
 type QueryValue = string | string[] | undefined;
 
@@ -29,6 +30,52 @@ function single(value: QueryValue, name: string): string | undefined {
   if (Array.isArray(value)) throw new ApiError('SQM_BAD_REQUEST', `${name}: give it once`);
   return value;
 }
+
+const repeatable = (description: string) => ({
+  type: 'array', items: { type: 'string' }, description: `${description} (may repeat)`,
+});
+
+/** The route's contract for the OpenAPI document; the body is a raw CSV buffer, described and not validated (DOCUMENTATION_ONLY). */
+const IMPORT_SCHEMA = {
+  tags: ['records'],
+  summary: 'Import a CSV file of records of one kind',
+  description: 'The header row first; columns are mapped as with the import CLI (collector/sources/README.md). ' +
+    'The answer counts rows read, accepted and rejected, and lists the first rejected rows with their reasons.',
+  params: {
+    type: 'object',
+    required: ['kind'],
+    properties: { kind: { type: 'string', enum: [...RECORD_KINDS], description: 'Record kind' } },
+  },
+  querystring: {
+    type: 'object',
+    properties: {
+      map: repeatable('"Header=field,…": read a field from a differently named column'),
+      fixed: repeatable('"field=value,…": the same value for every row'),
+      values: repeatable('"Header:from=to,from=to;…": translate a column\'s values'),
+      timezone: { type: 'string', description: 'Zone for times without an offset (default: the configured zone)' },
+      delimiter: { type: 'string', description: 'Field delimiter (default ,)' },
+    },
+  },
+  body: { content: { 'text/csv': { schema: { type: 'string' } }, 'application/csv': { schema: { type: 'string' } } } },
+  response: {
+    200: {
+      description: 'The import summary',
+      type: 'object',
+      properties: {
+        kind: { type: 'string', enum: [...RECORD_KINDS] },
+        rowsRead: { type: 'integer' },
+        accepted: { type: 'integer' },
+        rejected: { type: 'integer' },
+        rejectedRows: {
+          type: 'array',
+          items: { type: 'object', properties: { line: { type: 'integer' }, errors: { type: 'array', items: { type: 'string' } } } },
+        },
+        ignoredColumns: { type: 'array', items: { type: 'string' } },
+      },
+    },
+    ...errorResponses(400, 401, 403, 404, 413, 415, 503),
+  },
+};
 
 export function mappingFromQuery(query: Record<string, QueryValue>): CsvMapping {
   const allowed = ['map', 'fixed', 'values', 'timezone', 'delimiter'];
@@ -69,7 +116,7 @@ export default async function importRoutes(app: FastifyInstance, ctx: ServerCont
   app.post<{ Params: { kind: string }; Querystring: Record<string, QueryValue> }>(
     '/import/:kind',
     // Role and kind are checked before the body (up to maxBodyBytes) is read, as on /ingest.
-    { onRequest: [requireRole(INGEST_ROLES), checkKind], bodyLimit: ctx.config.ingest.maxBodyBytes },
+    { onRequest: [requireRole(INGEST_ROLES), checkKind], bodyLimit: ctx.config.ingest.maxBodyBytes, ...DOCUMENTATION_ONLY, schema: IMPORT_SCHEMA },
     async (request) => {
       const kind = request.params.kind as RecordKind;
       const mapping = mappingFromQuery(request.query ?? {});

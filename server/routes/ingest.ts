@@ -16,9 +16,53 @@ import { StoreError } from '../../store/index.js';
 import type { ServerContext } from '../app.js';
 import { INGEST_ROLES, requireRole } from '../auth.js';
 import { ApiError } from '../errors.js';
+import { DOCUMENTATION_ONLY, errorResponses } from '../openapi.js';
 
 const JSON_TYPE = 'application/json';
 const NDJSON_TYPE = 'application/x-ndjson';
+
+/**
+ * The route's contract for the OpenAPI document. The body is read as a raw
+ * buffer and split by line before any JSON parsing, so it is described here and
+ * never validated by Fastify (DOCUMENTATION_ONLY).
+ */
+const INGEST_SCHEMA = {
+  tags: ['records'],
+  summary: 'Ingest records of one kind',
+  description: 'RECORDS.md "Ingest": a JSON array or NDJSON, one record per line. Each record is validated on its own; ' +
+    'rejected records are kept as dead letters. 200 means every accepted record is stored.',
+  params: {
+    type: 'object',
+    required: ['kind'],
+    properties: { kind: { type: 'string', enum: [...RECORD_KINDS], description: 'Record kind' } },
+  },
+  body: {
+    content: {
+      [JSON_TYPE]: { schema: { type: 'array', items: { type: 'object', additionalProperties: true }, description: 'Records (RECORDS.md "Record kinds")' } },
+      [NDJSON_TYPE]: { schema: { type: 'string', description: 'One JSON record per line; blank lines are skipped' } },
+    },
+  },
+  response: {
+    200: {
+      description: 'What was accepted, and why each rejected record was refused',
+      type: 'object',
+      properties: {
+        accepted: { type: 'integer' },
+        rejected: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              index: { type: 'integer', description: '0-based array position or NDJSON line' },
+              errors: { type: 'array', items: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 404, 413, 415, 503),
+  },
+};
 
 /** How long a client should wait before retrying after a 503. */
 const RETRY_AFTER_SECONDS = '5';
@@ -108,6 +152,8 @@ export default async function ingestRoutes(app: FastifyInstance, ctx: ServerCont
 
   app.post<{ Params: { kind: string }; Body: Buffer | undefined }>('/ingest/:kind', {
     bodyLimit: maxBodyBytes,
+    ...DOCUMENTATION_ONLY,
+    schema: INGEST_SCHEMA,
     // Role and kind are checked on onRequest, before a body of up to
     // maxBodyBytes is read: a viewer or a typo never costs us 32 MiB.
     onRequest: [requireRole(INGEST_ROLES), checkKind],
