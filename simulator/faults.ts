@@ -133,6 +133,16 @@ export class FaultDesk {
     return m;
   }
 
+  /**
+   * The part of callMultiplier() − 1 that comes from critical faults: outages that
+   * cut customers off, who call whatever the hour (see FAULT_CALL_FLOOR in region.ts).
+   */
+  criticalCallSurge(): number {
+    let m = 0;
+    for (const fault of this.open.values()) if (fault.severity === 'critical') m += fault.callMultiplier - 1;
+    return m;
+  }
+
   ticketMultiplier(): number {
     let m = 1;
     for (const fault of this.open.values()) m += fault.ticketMultiplier - 1;

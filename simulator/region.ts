@@ -63,11 +63,20 @@ export interface RegionOptions {
 }
 
 /**
- * Calls caused by an open fault come from the customers it cut off, who call
- * when their service drops whatever the hour: they follow the daily curve by
- * day but never fall below the day's mean rate at night. (A fibre cut at 03:00
- * still floods the hotline; multiplying the night's trickle would hide it.)
+ * Calls caused by an open CRITICAL fault (an outage) come from the customers it
+ * cut off, who call when their service drops whatever the hour: they follow the
+ * daily curve by day but never fall below the day's mean rate at night. (A fibre
+ * cut at 03:00 still floods the hotline; multiplying the night's trickle would
+ * hide it.) Lesser faults scale ordinary traffic, which follows the curve.
  */
+/**
+ * The back office is rostered for this share of its capacity. Tickets arrive in
+ * bursts (faults, unresolved calls) that the plan does not foresee; planning
+ * closer to 1 lets a bad day's backlog grow without end, and the repeat calls it
+ * causes feed it further.
+ */
+export const BACK_OFFICE_UTILISATION = 0.6;
+
 export const FAULT_CALL_FLOOR = 1;
 
 export class RegionSim {
@@ -121,7 +130,8 @@ export class RegionSim {
     this.surges = this.surges.filter((s) => s.to > from);
     for (const queue of this.queues) {
       const ordinary = curve * this.surgeMultiplier(queue.name, mid);
-      const faultDriven = Math.max(curve, FAULT_CALL_FLOOR) * (this.faults.callMultiplier() - 1);
+      const critical = this.faults.criticalCallSurge();
+      const faultDriven = curve * (this.faults.callMultiplier() - 1 - critical) + Math.max(curve, FAULT_CALL_FLOOR) * critical;
       const lambda = (this.contactsPerDay * queue.profile.share * (ordinary + faultDriven) * seconds) / DAY;
       const faultShare = ordinary + faultDriven > 0 ? faultDriven / (ordinary + faultDriven) : 0;
       const n = this.rng.poisson(lambda);
@@ -177,7 +187,7 @@ export class RegionSim {
 
   plannedWorkers(hourStart: number): number {
     const ticketsPerDay = this.otherTicketsPerDay + this.contactsPerDay * EXPECTED_UNRESOLVED * TICKET_AFTER_UNRESOLVED;
-    return workersNeeded((ticketsPerDay * meanCurve(hourStart, HOUR)) / 24, meanWorkHours());
+    return workersNeeded((ticketsPerDay * meanCurve(hourStart, HOUR)) / 24, meanWorkHours(), BACK_OFFICE_UTILISATION);
   }
 
   /** Put the plan for the current hour (times any scenario factor) on shift. */
