@@ -33,12 +33,35 @@ export function truncateUtf8(text: string, maxBytes: number = MAX_RAW_BYTES): st
   return cut.toString('utf8');
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/** Half a UTF-16 surrogate pair (from a JSON `\ud800` escape, or an error message cut mid-pair). */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
+/**
+ * Text the store can take: a lone surrogate becomes U+FFFD. The stores read
+ * JSONEachRow and refuse `\ud800` without its pair, which would fail the whole
+ * dead-letter insert (and the request) over one character of a rejected record.
+ */
+export function wellFormed(text: string): string {
+  return hasLoneSurrogate(text) ? text.replace(LONE_SURROGATES, '\ufffd') : text;
+}
+
 /** The raw text of a record: what arrived, or the parsed value written back as JSON. */
 export function rawText(raw: string | undefined, value: unknown): string {
-  if (raw !== undefined) return truncateUtf8(raw);
+  if (raw !== undefined) return truncateUtf8(wellFormed(raw));
   try {
     return truncateUtf8(JSON.stringify(value) ?? String(value));
   } catch {
-    return String(value);
+    // Nesting deeper than the stack (JSON.parse takes what JSON.stringify and
+    // String() cannot recurse through): keep a note rather than fail the request.
+    try {
+      return truncateUtf8(wellFormed(String(value)));
+    } catch {
+      return '(not kept: nested too deeply to write back as text)';
+    }
   }
 }

@@ -8,7 +8,7 @@ import type { SqmConfig } from '../config/index.js';
 import type { Store } from '../store/index.js';
 import type { Logger } from '../server/logger.js';
 import { createCustomerHasher } from './customer.js';
-import { rawText, type DeadLetterRow } from './dead-letters.js';
+import { rawText, wellFormed, type DeadLetterRow } from './dead-letters.js';
 import { dedupeById, dedupeSnapshots, type Deduper } from './dedupe.js';
 import { RECORD_KINDS, type RecordKind } from './kinds.js';
 import { RECORD_SPECS, type NormaliseContext } from './records/index.js';
@@ -144,7 +144,7 @@ export function createCollector(deps: CollectorDeps): Collector {
         batchId,
         recordIndex: record.index,
         raw: rawText(record.raw, record.value),
-        errors: result,
+        errors: result.map(wellFormed),
       });
     }
     if (rows.length > 0) await writerFor(kind).write(rows);
