@@ -136,7 +136,12 @@ export interface AssembledCall {
 export interface AssemblerOptions {
   /** A call with no event for this long (log time) is dropped as never finished. */
   maxOpenSeconds?: number;
+  /** Wall clock (tests); a line stamped more than 10 minutes after it is refused. */
+  now?: () => number;
 }
+
+/** Like the collector's rule for records: a queue_log line cannot come from the future. */
+const MAX_FUTURE_SECONDS = 600;
 
 export class QueueLogAssembler {
   private readonly open = new Map<string, OpenCall>();
@@ -147,8 +152,11 @@ export class QueueLogAssembler {
   private sincePurge = 0;
   stats: QueueLogStats = QueueLogAssembler.emptyStats();
 
+  private readonly nowSeconds: () => number;
+
   constructor(private readonly queues: QueueMap, options: AssemblerOptions = {}) {
     this.maxOpenSeconds = options.maxOpenSeconds ?? 24 * 3600;
+    this.nowSeconds = options.now ?? (() => Date.now() / 1000);
   }
 
   static emptyStats(): QueueLogStats {
@@ -171,6 +179,12 @@ export class QueueLogAssembler {
       return undefined;
     }
     const e = parsed.event;
+    // One garbage line stamped far ahead would otherwise move the log's clock and expire every open call.
+    if (e.time > this.nowSeconds() + MAX_FUTURE_SECONDS) {
+      this.stats.malformed++;
+      this.problem(line, `time ${e.time} is in the future`);
+      return undefined;
+    }
     if (e.time > this.latest) this.latest = e.time;
     if (++this.sincePurge >= 1000) this.purge();
     if (e.callid === 'NONE' || e.queue === 'NONE' || e.callid === '' || e.queue === '') {

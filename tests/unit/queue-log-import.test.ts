@@ -113,6 +113,19 @@ describe('QueueLogAssembler', () => {
     expect(a.stats.problems[0]).toEqual({ line: 1, reason: 'sales:old entered at line 1 never finished within 60 s; dropped' });
   });
 
+  it('refuses a line stamped in the future instead of letting it expire every open call', () => {
+    const now = 1764466100; // 2025-11-30T01:28:20Z
+    const a = new QueueLogAssembler(QUEUES, { maxOpenSeconds: 60, now: () => now });
+    a.push(`${now - 30}|k.2|support|NONE|ENTERQUEUE||13800138002|1`, 1);
+    a.push(`${now + 10 * 86400}|junk|support|SIP/1|PAUSE|`, 2);
+    for (let i = 0; i < 1000; i++) a.push(`${now - 20}|NONE|support|SIP/1|PAUSE|`, 3 + i);
+    expect(a.openCalls).toBe(1);
+    expect(a.stats.expired).toBe(0);
+    expect(a.stats.malformed).toBe(1);
+    expect(a.stats.problems[0]).toEqual({ line: 2, reason: `time ${now + 10 * 86400} is in the future` });
+    expect(a.push(`${now}|k.2|support|NONE|ABANDON|1|1|30`, 1003)?.value).toMatchObject({ outcome: 'abandoned', enteredAt: now - 30 });
+  });
+
   it('snapshot and restore carry a call in progress', () => {
     const a = new QueueLogAssembler(QUEUES);
     a.push('1764466060|k.1|support|NONE|ENTERQUEUE||13800138001|1', 1);
