@@ -6,7 +6,8 @@
  * - `GET|POST /silences`, `DELETE /silences/{id}` (maintenance windows are
  *   silences with a weekly `schedule`);
  * - `GET|POST /rules`, `GET|PUT|DELETE /rules/{id}`, `POST /rules/validate`,
- *   `GET /rules/export` and `POST /rules/import` (YAML).
+ *   `GET /rules/export` and `POST /rules/import` (YAML);
+ * - `POST /rules/preview`: a rule replayed over a past range (alerts/preview.ts).
  *
  * Reads come from the store with the caller's regions in the query's WHERE, so
  * a GD manager never sees BJ (an instance outside the scope is a 404, as if it
@@ -17,6 +18,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AlertRequestError, createAlertStore, silenceState, type Silence } from '../../alerts/index.js';
 import { silenceRegion } from '../../alerts/silences.js';
+import { PREVIEW_STEPS, PreviewError, previewRule, type PreviewStep } from '../../alerts/preview.js';
+import { validateRule } from '../../alerts/rules/index.js';
+import { KpiRequestError } from '../../kpi/index.js';
 import type { InstanceState, Severity } from '../../alerts/types.js';
 import { StoreError } from '../../store/index.js';
 import type { ServerContext } from '../app.js';
@@ -224,6 +228,37 @@ export default async function alertRoutes(app: FastifyInstance, ctx: ServerConte
   app.post('/rules/validate', { preHandler: requireRole(ADMIN_ROLES) }, async (request) => {
     const problems = engine.checkRule(request.body);
     return { valid: problems.length === 0, problems };
+  });
+
+  // Replays a rule (as POST /rules takes it, saved or not) over the last 24 hours or `from`/`to` (≤ 7 days).
+  app.post('/rules/preview', { preHandler: requireRole(ADMIN_ROLES) }, async (request) => {
+    const body = request.body as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApiError('SQM_BAD_REQUEST', 'body: must be an object such as {"rule": {…}, "from": "…", "to": "…"}');
+    const unknown = Object.keys(body).filter((k) => !['rule', 'from', 'to', 'step'].includes(k));
+    if (unknown.length > 0) throw new ApiError('SQM_BAD_REQUEST', `body: unknown field "${unknown[0]}"; valid: rule, from, to, step`);
+    if (body.rule === undefined) throw new ApiError('SQM_BAD_REQUEST', 'rule: required (a rule definition, as POST /rules takes)');
+    const checked = validateRule(body.rule, ctx.config, 'rule');
+    if (!checked.rule) throw new ApiError('SQM_BAD_REQUEST', `invalid rule: ${checked.problems.join('; ')}`, { problems: checked.problems });
+    const time = (field: 'from' | 'to', fallback: Date): Date => {
+      const value = body[field];
+      if (value === undefined) return fallback;
+      const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+      if (!Number.isFinite(ms)) throw new ApiError('SQM_BAD_REQUEST', `${field}: must be an ISO 8601 date-time`);
+      return new Date(ms);
+    };
+    const to = time('to', ctx.now());
+    const from = time('from', new Date(to.getTime() - 86_400_000));
+    const step = body.step ?? '5m';
+    if (typeof step !== 'string' || !(step in PREVIEW_STEPS)) {
+      throw new ApiError('SQM_BAD_REQUEST', `step: must be one of ${Object.keys(PREVIEW_STEPS).join(', ')}`, { step: { valid: Object.keys(PREVIEW_STEPS) } });
+    }
+    try {
+      return { preview: await previewRule(checked.rule, { store: ctx.store, config: ctx.config, kpis: ctx.kpis }, { from, to, step: step as PreviewStep }) };
+    } catch (error) {
+      if (error instanceof PreviewError) throw new ApiError('SQM_BAD_REQUEST', error.message, { field: error.field });
+      if (error instanceof KpiRequestError) throw new ApiError('SQM_BAD_REQUEST', error.message, error.details);
+      return mapError(error, log);
+    }
   });
 
   app.post('/rules', { preHandler: requireRole(ADMIN_ROLES) }, async (request, reply) => {

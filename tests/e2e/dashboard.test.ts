@@ -314,6 +314,70 @@ describe.skipIf(!HAVE_CHROMIUM).each(BACKENDS)('dashboard in a browser on %s', (
     await context.close();
   }, BROWSER_TEST_MS);
 
+  it('admin: creates a token shown once, a receiver, a policy and a user; errors name the field', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const { page, errors } = await open(context, `#/admin/tokens?token=${TOKENS.admin}`);
+    await page.waitForSelector('[data-form="token"]');
+    await page.fill('[data-form="token"] input[name="name"]', 'e2e-wallboard');
+    await page.selectOption('[data-form="token"] select[name="role"]', 'viewer');
+    await page.fill('[data-form="token"] input[name="regions"]', 'gd');
+    await page.click('[data-form="token"] button[type="submit"]');
+    await page.waitForSelector('[data-new-token]');
+    const secret = await page.inputValue('[data-token-value]');
+    expect(secret).toMatch(/^sqm_/);
+    // The new token works, and the list never shows it again.
+    const me = await fetch(`${server.baseUrl}/api/v1/alerts`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(me.status).toBe(200);
+    await page.waitForSelector('[data-table="tokens"] td:has-text("e2e-wallboard")');
+    expect(await page.locator('[data-table="tokens"]').innerText()).not.toContain(secret);
+    await page.click('[data-new-token] button:has-text("取消")');
+    await page.reload();
+    await page.waitForSelector('[data-table="tokens"] td:has-text("e2e-wallboard")');
+    expect(await page.locator('[data-new-token]').count()).toBe(0);
+    expect(await page.content()).not.toContain(secret);
+
+    // A receiver: a secret typed where an environment-variable name belongs is refused, naming the field.
+    await page.click('[data-admin="receivers"]');
+    await page.waitForSelector('[data-form="receiver"]');
+    await page.fill('[data-form="receiver"] input[name="id"]', 'e2e-hook');
+    await page.fill('[data-form="receiver"] input[name="url"]', 'http://127.0.0.1:9/hook');
+    await page.selectOption('[data-form="receiver"] select[name="authType"]', 'bearer');
+    await page.fill('[data-form="receiver"] input[name="authEnv"]', 'secret-value-123');
+    await page.click('[data-form="receiver"] button[type="submit"]');
+    await page.waitForSelector('[data-problems] >> text=webhook.auth.tokenEnv');
+    await page.fill('[data-form="receiver"] input[name="authEnv"]', 'E2E_HOOK_TOKEN');
+    await page.click('[data-form="receiver"] button[type="submit"]');
+    await page.waitForSelector('[data-table="receivers"] td:has-text("e2e-hook")');
+    const receivers = await getJson<{ receivers: { id: string; webhook?: unknown }[] }>(server.baseUrl, '/api/v1/receivers', TOKENS.admin);
+    expect(receivers.receivers.find((r) => r.id === 'e2e-hook')?.webhook).toEqual({ url: 'http://127.0.0.1:9/hook', auth: { type: 'bearer', tokenEnv: 'E2E_HOOK_TOKEN' } });
+
+    // A policy: the dashboard at once, the new receiver after 15 minutes.
+    await page.click('[data-admin="policies"]');
+    await page.waitForSelector('[data-form="policy"]');
+    await page.fill('[data-form="policy"] input[name="id"]', 'e2e-policy');
+    await page.click('text=添加步骤');
+    await page.fill('[data-form="policy"] input[name="step-1-receivers"]', 'e2e-hook');
+    await page.click('[data-form="policy"] button[type="submit"]');
+    await page.waitForSelector('[data-table="policies"] td:has-text("e2e-policy")');
+    const policies = await getJson<{ policies: { id: string; steps?: unknown }[] }>(server.baseUrl, '/api/v1/policies', TOKENS.admin);
+    expect(policies.policies.find((p) => p.id === 'e2e-policy')?.steps).toEqual([{ after: '0', receivers: ['dashboard'] }, { after: '15m', receivers: ['e2e-hook'] }]);
+
+    // A user: a GD manager.
+    await page.click('[data-admin="users"]');
+    await page.waitForSelector('[data-form="user"]');
+    await page.fill('[data-form="user"] input[name="username"]', 'e2e-manager');
+    await page.fill('[data-form="user"] input[name="password"]', 'a-long-enough-password');
+    await page.selectOption('[data-form="user"] select[name="role"]', 'manager');
+    await page.fill('[data-form="user"] input[name="regions"]', 'GD');
+    await page.click('[data-form="user"] button[type="submit"]');
+    await page.waitForSelector('[data-table="users"] td:has-text("e2e-manager")');
+    const users = await getJson<{ users: { username: string; role: string; regions: string[] | null }[] }>(server.baseUrl, '/api/v1/users', TOKENS.admin);
+    expect(users.users.find((u) => u.username === 'e2e-manager')).toMatchObject({ role: 'manager', regions: ['GD'] });
+    await page.screenshot({ path: join(ARTIFACTS, `admin-users-${backend}.png`), fullPage: true });
+    expect(errors).toEqual([]);
+    await context.close();
+  }, BROWSER_TEST_MS);
+
   it('language: switches to English with every label and number, and back', async () => {
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     const { page, errors } = await open(context, `#/wallboard?token=${TOKENS.admin}`);

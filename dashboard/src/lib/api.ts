@@ -13,6 +13,7 @@
 import type {
   AdminRecord, AlertHistoryEntry, AlertInstance, KpiQuery, KpiResponse, KpiRule, Meta, RulePreview, RuleView, Silence, SilenceInput,
 } from './types.js';
+import { fromServerPreview } from './admin-forms.js';
 
 export class ApiFailure extends Error {
   override name = 'ApiFailure';
@@ -160,11 +161,32 @@ export function createApiClient(options: ApiClientOptions) {
       return asRuleView(wrapped && typeof wrapped === 'object' && 'id' in wrapped ? (wrapped as RuleView | KpiRule) : definition);
     },
     /** A server-side replay; the admin page replays on KPI buckets itself when this answers 404 (lib/rule-preview.ts). */
-    previewRule: (definition: KpiRule) => request<RulePreview>('POST', '/api/v1/rules/preview', { rule: definition, window: '24h' }),
+    previewRule: async (definition: KpiRule): Promise<RulePreview> => {
+      // 1-minute steps come closest to the engine's cadence (`every`, often 30 s), so a short `for` shows as it would fire;
+      // a rule the server can only replay with one query per step refuses that many (400 on `step`): then 5 minutes.
+      try {
+        return fromServerPreview(await request<unknown>('POST', '/api/v1/rules/preview', { rule: definition, step: '1m' }));
+      } catch (error) {
+        if (!(error instanceof ApiFailure && error.status === 400 && error.message.startsWith('step:'))) throw error;
+        return fromServerPreview(await request<unknown>('POST', '/api/v1/rules/preview', { rule: definition, step: '5m' }));
+      }
+    },
     receivers: async () => unwrapList<AdminRecord>(await request('GET', '/api/v1/receivers'), ['receivers', ...LIST_KEYS]),
     policies: async () => unwrapList<AdminRecord>(await request('GET', '/api/v1/policies'), ['policies', ...LIST_KEYS]),
     users: async () => unwrapList<AdminRecord>(await request('GET', '/api/v1/users'), ['users', ...LIST_KEYS]),
     tokens: async () => unwrapList<AdminRecord>(await request('GET', '/api/v1/tokens'), ['tokens', ...LIST_KEYS]),
+    createReceiver: (body: unknown) => request<AdminRecord>('POST', '/api/v1/receivers', body),
+    updateReceiver: (id: string, body: unknown) => request<AdminRecord>('PUT', `/api/v1/receivers/${enc(id)}`, body),
+    deleteReceiver: (id: string) => request<unknown>('DELETE', `/api/v1/receivers/${enc(id)}`),
+    createPolicy: (body: unknown) => request<AdminRecord>('POST', '/api/v1/policies', body),
+    updatePolicy: (id: string, body: unknown) => request<AdminRecord>('PUT', `/api/v1/policies/${enc(id)}`, body),
+    deletePolicy: (id: string) => request<unknown>('DELETE', `/api/v1/policies/${enc(id)}`),
+    createUser: (body: unknown) => request<AdminRecord>('POST', '/api/v1/users', body),
+    /** Disable or enable, reset the password, change role or regions. */
+    updateUser: (username: string, body: unknown) => request<AdminRecord>('PATCH', `/api/v1/users/${enc(username)}`, body),
+    /** The answer carries `token`, shown this once. */
+    createToken: (body: unknown) => request<AdminRecord & { token: string }>('POST', '/api/v1/tokens', body),
+    revokeToken: (id: string) => request<unknown>('DELETE', `/api/v1/tokens/${enc(id)}`),
   };
 }
 

@@ -175,6 +175,8 @@ export interface RulePreview {
   from?: string;
   to?: string;
   firings: { labels: Record<string, string>; severity: Severity; from: string; to: string | null; value?: number | null }[];
+  /** When the condition held but had not yet held for `for` (server-side preview only). */
+  pending?: { labels: Record<string, string>; severity: Severity; from: string; to: string | null; value?: number | null }[];
 }
 
 /** Generic admin records (receivers, policies, users, tokens): shown as key/value rows. */
