@@ -59,6 +59,43 @@ export interface KpiFamily {
   evaluate(rows: FamilyRow[], ctx: FamilyContext): FamilyResult;
 }
 
+/**
+ * The newest snapshot of every ticket, as a subquery: `argMax(col, updatedAt) … GROUP BY id`,
+ * to be filtered OUTSIDE (a filter inside would pick the newest among the matching rows).
+ * Optional times are epochs with NEVER for "absent", because argMax skips NULL arguments and
+ * would resurrect an older value. A ticket counts as resolved at resolvedAt, else closedAt,
+ * else its updatedAt once its status says resolved or closed.
+ * Columns: id, region, channel, category, priority, customer, lastStatus (not `status`: an alias
+ * would shadow the column the `resolved` expression reads), reopens, opened,
+ * responded, resolved. Shared by the KPI families, the SLA timers and the demo hand-over.
+ */
+export function latestTickets(store: Store): Sql {
+  return sql`(SELECT id,
+      argMax(region, updatedAt) AS region, argMax(channel, updatedAt) AS channel,
+      argMax(category, updatedAt) AS category, argMax(priority, updatedAt) AS priority,
+      argMax(customer, updatedAt) AS customer, argMax(status, updatedAt) AS lastStatus,
+      argMax(reopenCount, updatedAt) AS reopens,
+      argMax(toUInt32(openedAt), updatedAt) AS opened,
+      argMax(ifNull(toUInt32(firstResponseAt), ${NEVER}), updatedAt) AS responded,
+      argMax(ifNull(toUInt32(coalesce(resolvedAt, closedAt)),
+                    if(status IN ('resolved', 'closed'), toUInt32(updatedAt), ${NEVER})), updatedAt) AS resolved
+    FROM ${store.table('tickets')} GROUP BY id)`;
+}
+
+/**
+ * The newest snapshot of every fault, read like latestTickets. Columns: id, region, domain,
+ * severity, detected, acked, restored (NEVER when absent), affected.
+ */
+export function latestFaults(store: Store): Sql {
+  return sql`(SELECT id,
+      argMax(region, updatedAt) AS region, argMax(domain, updatedAt) AS domain, argMax(severity, updatedAt) AS severity,
+      argMax(toUInt32(detectedAt), updatedAt) AS detected,
+      argMax(ifNull(toUInt32(acknowledgedAt), ${NEVER}), updatedAt) AS acked,
+      argMax(ifNull(toUInt32(restoredAt), ${NEVER}), updatedAt) AS restored,
+      argMax(customersAffected, updatedAt) AS affected
+    FROM ${store.table('faults')} GROUP BY id)`;
+}
+
 export function dimColumn(dimension: Dimension): Sql {
   return sql`${identifier(dimension, DIMENSIONS)}`;
 }

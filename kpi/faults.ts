@@ -7,23 +7,16 @@
 import { sql, type Sql } from '../store/index.js';
 import { bucketOf } from './buckets.js';
 import type { KpiId } from './catalogue.js';
-import { NEVER, num, partSelect, point, regionIn, secondsBy, type FamilyContext, type FamilyPoint, type KpiFamily } from './family.js';
+import { latestFaults, num, partSelect, point, regionIn, secondsBy, type FamilyContext, type FamilyPoint, type KpiFamily } from './family.js';
 
 function faultsInScope(ctx: FamilyContext): Sql {
   const restoreHours = Object.fromEntries(Object.entries(ctx.config.faultDeadlines).map(([s, v]) => [s, v.restoreHours]));
-  const snapshot = sql`(SELECT id,
-      argMax(region, updatedAt) AS region, argMax(domain, updatedAt) AS domain, argMax(severity, updatedAt) AS severity,
-      argMax(toUInt32(detectedAt), updatedAt) AS detected,
-      argMax(ifNull(toUInt32(acknowledgedAt), ${NEVER}), updatedAt) AS acked,
-      argMax(ifNull(toUInt32(restoredAt), ${NEVER}), updatedAt) AS restored,
-      argMax(customersAffected, updatedAt) AS affected
-    FROM ${ctx.store.table('faults')} GROUP BY id)`;
   return sql`(SELECT region, domain, severity, detected, acked, restored, affected,
       (detected + ${secondsBy(sql`severity`, restoreHours)}) AS deadline,
       (restored <= deadline) AS met,
       if(met, restored, deadline) AS restoreEnd,
       (met OR deadline <= ${ctx.now}) AS ended
-    FROM ${snapshot} WHERE ${regionIn(ctx)})`;
+    FROM ${latestFaults(ctx.store)} WHERE ${regionIn(ctx)})`;
 }
 
 function inWindow(ctx: FamilyContext, column: Sql): Sql {

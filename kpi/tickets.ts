@@ -16,25 +16,13 @@
 import { sql, type Sql } from '../store/index.js';
 import { bucketOf } from './buckets.js';
 import type { KpiId } from './catalogue.js';
-import { NEVER, num, partSelect, point, regionIn, secondsBy, type FamilyContext, type FamilyPoint, type KpiFamily } from './family.js';
+import { latestTickets, num, partSelect, point, regionIn, secondsBy, type FamilyContext, type FamilyPoint, type KpiFamily } from './family.js';
 
 const DAY = 86400;
 /** A complaint is a repeat when the same customer opened another in this many seconds before it. */
 export const REPEAT_WINDOW_SECONDS = 30 * DAY;
 /** A ticket is at risk once this fraction of a deadline has passed. */
 export const AT_RISK_FRACTION = 0.75;
-
-function snapshot(ctx: FamilyContext): Sql {
-  return sql`(SELECT id,
-      argMax(region, updatedAt) AS region, argMax(channel, updatedAt) AS channel,
-      argMax(category, updatedAt) AS category, argMax(priority, updatedAt) AS priority,
-      argMax(customer, updatedAt) AS customer,
-      argMax(toUInt32(openedAt), updatedAt) AS opened,
-      argMax(ifNull(toUInt32(firstResponseAt), ${NEVER}), updatedAt) AS responded,
-      argMax(ifNull(toUInt32(coalesce(resolvedAt, closedAt)),
-                    if(status IN ('resolved', 'closed'), toUInt32(updatedAt), ${NEVER})), updatedAt) AS resolved
-    FROM ${ctx.store.table('tickets')} GROUP BY id)`;
-}
 
 /** The newest snapshots in scope, with their SLA targets worked out. */
 function targets(ctx: FamilyContext): Sql {
@@ -54,7 +42,7 @@ function targets(ctx: FamilyContext): Sql {
       (resMet OR resDeadline <= ${now}) AS resEnded,
       (opened + ${secondsBy(sql`priority`, hours('responseHours'), AT_RISK_FRACTION)}) AS respRiskAt,
       (opened + ${secondsBy(sql`priority`, hours('resolutionHours'), AT_RISK_FRACTION)}) AS resRiskAt
-    FROM ${snapshot(ctx)} WHERE ${regionIn(ctx)})`;
+    FROM ${latestTickets(ctx.store)} WHERE ${regionIn(ctx)})`;
 }
 
 function inWindow(ctx: FamilyContext, column: Sql): Sql {
@@ -75,7 +63,7 @@ function repeatPart(ctx: FamilyContext): Sql {
   // History is read across every region: a repeat is about the customer, not the scope of the query.
   const perCustomer = sql`SELECT if(customer = '', concat('#', id), customer) AS ckey, groupArray(opened) AS times,
       groupArray(tuple(region, channel, category, priority, opened)) AS items
-    FROM ${snapshot(ctx)}
+    FROM ${latestTickets(ctx.store)}
     WHERE category = 'complaint' AND opened >= ${Math.max(0, from - REPEAT_WINDOW_SECONDS)} AND opened < ${to}
     GROUP BY ckey`;
   const complaints = sql`SELECT tupleElement(item, 1) AS region, tupleElement(item, 2) AS channel,

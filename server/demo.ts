@@ -17,6 +17,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqmConfig } from '../config/index.js';
 import { backfill, createIngestClient, startSimulator, type SimulatorHandle } from '../simulator/index.js';
+import { latestFaults, latestTickets, NEVER } from '../kpi/family.js';
 import { sql, type Store } from '../store/index.js';
 import type { Logger } from './logger.js';
 
@@ -121,40 +122,29 @@ export async function closingSnapshots(store: Store, before: Date, at: Date): Pr
   const iso = (epoch: number) => new Date(epoch * 1000).toISOString();
   const stamp = at.toISOString();
   const beforeSeconds = Math.floor(before.getTime() / 1000);
-  // argMax skips NULLs, so optional times are read through 0 ("never") and turned back after.
+  // The newest snapshots, read as the KPIs read them (kpi/family.ts); NEVER marks an absent time.
   const tickets = await store.query<{
     id: string; region: string; channel: string; category: string; priority: string;
-    openedAt: number; firstResponse: number; reopenCount: number;
+    opened: number; responded: number; reopens: number;
   }>(sql`
-    SELECT id, region, channel, category, priority, openedAt, firstResponse, reopenCount FROM (
-      SELECT id, argMax(region, updatedAt) AS region, argMax(channel, updatedAt) AS channel,
-             argMax(category, updatedAt) AS category, argMax(priority, updatedAt) AS priority,
-             toUInt32(argMax(openedAt, updatedAt)) AS openedAt,
-             argMax(toUInt32(ifNull(firstResponseAt, toDateTime(0))), updatedAt) AS firstResponse,
-             argMax(reopenCount, updatedAt) AS reopenCount, argMax(status, updatedAt) AS status
-      FROM ${store.table('tickets')} GROUP BY id)
-    WHERE status NOT IN ('resolved', 'closed') AND openedAt < ${beforeSeconds}
+    SELECT id, region, channel, category, priority, opened, responded, reopens FROM ${latestTickets(store)}
+    WHERE resolved = ${NEVER} AND opened < ${beforeSeconds}
     ORDER BY id`);
   const faults = await store.query<{
-    id: string; region: string; domain: string; severity: string; detectedAt: number; acknowledged: number;
+    id: string; region: string; domain: string; severity: string; detected: number; acked: number;
   }>(sql`
-    SELECT id, region, domain, severity, detectedAt, acknowledged FROM (
-      SELECT id, argMax(region, updatedAt) AS region, argMax(domain, updatedAt) AS domain,
-             argMax(severity, updatedAt) AS severity, toUInt32(argMax(detectedAt, updatedAt)) AS detectedAt,
-             argMax(toUInt32(ifNull(acknowledgedAt, toDateTime(0))), updatedAt) AS acknowledged,
-             argMax(toUInt32(ifNull(restoredAt, toDateTime(0))), updatedAt) AS restored
-      FROM ${store.table('faults')} GROUP BY id)
-    WHERE restored = 0 AND detectedAt < ${beforeSeconds}
+    SELECT id, region, domain, severity, detected, acked FROM ${latestFaults(store)}
+    WHERE restored = ${NEVER} AND detected < ${beforeSeconds}
     ORDER BY id`);
   return {
     tickets: tickets.map((t) => ({
       id: t.id, region: t.region, channel: t.channel, category: t.category, priority: t.priority,
-      openedAt: iso(t.openedAt), firstResponseAt: t.firstResponse > 0 ? iso(t.firstResponse) : stamp,
-      resolvedAt: stamp, status: 'resolved', reopenCount: Number(t.reopenCount), updatedAt: stamp,
+      openedAt: iso(t.opened), firstResponseAt: t.responded !== NEVER ? iso(t.responded) : stamp,
+      resolvedAt: stamp, status: 'resolved', reopenCount: Number(t.reopens), updatedAt: stamp,
     })),
     faults: faults.map((f) => ({
-      id: f.id, region: f.region, domain: f.domain, severity: f.severity, detectedAt: iso(f.detectedAt),
-      acknowledgedAt: f.acknowledged > 0 ? iso(f.acknowledged) : stamp, restoredAt: stamp, updatedAt: stamp,
+      id: f.id, region: f.region, domain: f.domain, severity: f.severity, detectedAt: iso(f.detected),
+      acknowledgedAt: f.acked !== NEVER ? iso(f.acked) : stamp, restoredAt: stamp, updatedAt: stamp,
     })),
   };
 }

@@ -10,7 +10,7 @@
  * target. Snapshots are read as in kpi/tickets.ts: the newest per id by
  * argMax, optional times as epochs with NEVER for "absent", filters outside.
  */
-import { NEVER, num, secondsBy } from '../../kpi/family.js';
+import { latestFaults, latestTickets, num, secondsBy } from '../../kpi/family.js';
 import { sql, type Sql } from '../../store/index.js';
 import type { SlaItem } from '../types.js';
 import type { EvaluationContext, Observation, RuleKindImpl, SlaRule } from './types.js';
@@ -28,13 +28,7 @@ function ticketItems(rule: SlaRule, ctx: EvaluationContext, now: number): Sql {
   const filters: Sql[] = [sql`resolved > ${now}`, sql`opened <= ${now}`];
   if (rule.categories) filters.push(sql`category IN ${sql.list(rule.categories)}`);
   if (rule.priorities) filters.push(sql`priority IN ${sql.list(rule.priorities)}`);
-  const snapshot = sql`(SELECT id,
-      argMax(region, updatedAt) AS region, argMax(category, updatedAt) AS category, argMax(priority, updatedAt) AS priority,
-      argMax(toUInt32(openedAt), updatedAt) AS opened,
-      argMax(ifNull(toUInt32(firstResponseAt), ${NEVER}), updatedAt) AS responded,
-      argMax(ifNull(toUInt32(coalesce(resolvedAt, closedAt)),
-                    if(status IN ('resolved', 'closed'), toUInt32(updatedAt), ${NEVER})), updatedAt) AS resolved
-    FROM ${ctx.store.table('tickets')} GROUP BY id)`;
+  const snapshot = latestTickets(ctx.store);
   const respSec = secondsBy(sql`priority`, hours('responseHours'));
   const resSec = secondsBy(sql`priority`, hours('resolutionHours'));
   return sql`(SELECT id, region,
@@ -54,11 +48,7 @@ function faultItems(rule: SlaRule, ctx: EvaluationContext, now: number): Sql {
   const restoreHours = Object.fromEntries(Object.entries(ctx.config.faultDeadlines).map(([s, v]) => [s, v.restoreHours]));
   const filters: Sql[] = [sql`restored > ${now}`, sql`detected <= ${now}`];
   if (rule.severities) filters.push(sql`severity IN ${sql.list(rule.severities)}`);
-  const snapshot = sql`(SELECT id,
-      argMax(region, updatedAt) AS region, argMax(severity, updatedAt) AS severity,
-      argMax(toUInt32(detectedAt), updatedAt) AS detected,
-      argMax(ifNull(toUInt32(restoredAt), ${NEVER}), updatedAt) AS restored
-    FROM ${ctx.store.table('faults')} GROUP BY id)`;
+  const snapshot = latestFaults(ctx.store);
   const sec = secondsBy(sql`severity`, restoreHours);
   return sql`(SELECT id, region, 'restore' AS target, toUInt32(detected + ${sec}) AS deadline,
         (${now} - toInt64(detected)) / ${sec} AS elapsed
