@@ -33,21 +33,14 @@ export function truncateUtf8(text: string, maxBytes: number = MAX_RAW_BYTES): st
   return cut.toString('utf8');
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
-
-/** Half a UTF-16 surrogate pair (from a JSON `\ud800` escape, or an error message cut mid-pair). */
-export function hasLoneSurrogate(text: string): boolean {
-  return LONE_SURROGATE.test(text);
-}
-
 /**
- * Text the store can take: a lone surrogate becomes U+FFFD. The stores read
- * JSONEachRow and refuse `\ud800` without its pair, which would fail the whole
- * dead-letter insert (and the request) over one character of a rejected record.
+ * Text the store can take: half a UTF-16 surrogate pair (from a JSON `\ud800` escape, or an
+ * error message cut mid-pair) becomes U+FFFD. The stores read JSONEachRow and refuse a lone
+ * surrogate, which would fail the whole dead-letter insert (and the request) over one
+ * character of a rejected record.
  */
 export function wellFormed(text: string): string {
-  return hasLoneSurrogate(text) ? text.replace(LONE_SURROGATES, '\ufffd') : text;
+  return text.toWellFormed();
 }
 
 /** The raw text of a record: what arrived, or the parsed value written back as JSON. */

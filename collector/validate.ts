@@ -11,7 +11,6 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { SqmConfig } from '../config/index.js';
 import type { RecordKind } from './kinds.js';
 import { RECORD_SPECS, type NormaliseContext, type RecordSpec, type SchemaLimits, type Times } from './records/index.js';
-import { hasLoneSurrogate } from './dead-letters.js';
 import { parseTime } from './time.js';
 
 export interface RecordValidator {
@@ -136,7 +135,7 @@ class KindValidator implements RecordValidator {
     // JSON's \ud800 escapes can carry half a surrogate pair, which no store accepts as
     // UTF-8: refusing the record here keeps it from failing the whole batch's insert.
     for (const [field, v] of Object.entries(value)) {
-      if (typeof v === 'string' && hasLoneSurrogate(v)) errors.push(`${field}: not valid Unicode (half of a surrogate pair)`);
+      if (typeof v === 'string' && !v.isWellFormed()) errors.push(`${field}: not valid Unicode (half of a surrogate pair)`);
     }
     if (errors.length > 0) return errors;
     const row = this.spec.normalise(value, times, context, errors);
