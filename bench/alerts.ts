@@ -26,27 +26,13 @@ import { createKpiEngine } from '../kpi/index.js';
 import { buildServer } from '../server/app.js';
 import { createLogger } from '../server/logger.js';
 import { migrate, openEmbeddedStore, type Store } from '../store/index.js';
+import { argValue } from './args.js';
+import { createRandom } from '../simulator/random.js';
 
-const args = process.argv.slice(2);
-const argValue = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 const CALLS = argValue('--calls', 200_000);
 const RUNS = argValue('--runs', 5);
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 20 rules, one per KPI, over every family; `for: 0`, thresholds tight enough that many fire. */
 const rulesNamed = (prefix: string) => [
@@ -70,7 +56,9 @@ function configWith(regions: number, rules: unknown[]): SqmConfig {
 }
 
 async function loadData(store: Store, regions: string[], end: number): Promise<void> {
-  const random = prng(20261130);
+  // The simulator's seeded generator, so every run sends the same rows.
+  const seeded = createRandom(20261130);
+  const random = () => seeded.next();
   const ingestedAt = end;
   const calls = [];
   for (let i = 0; i < CALLS; i++) {

@@ -26,12 +26,8 @@ import { buildDashboard } from '../server/routes/dashboard.js';
 import { backfill, startSimulator } from '../simulator/index.js';
 import { migrate, openEmbeddedStore } from '../store/index.js';
 import { HAVE_CHROMIUM, NO_CHROMIUM_MESSAGE, launchChromium } from '../tests/e2e/support/browser.js';
+import { argValue } from './args.js';
 
-const args = process.argv.slice(2);
-const argValue = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 const SECONDS = argValue('--seconds', 60);
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';

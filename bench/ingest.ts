@@ -17,32 +17,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createServer } from 'node:net';
 import { loadConfig } from '../config/index.js';
 import { migrate, openEmbeddedStore, sql } from '../store/index.js';
+import { argValue } from './args.js';
+import { createRandom } from '../simulator/random.js';
+import { freePort } from '../tests/helpers/free-port.js';
 
-const args = process.argv.slice(2);
-const argValue = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 const RECORDS = argValue('--records', 1_000_000);
 const BATCH = argValue('--batch', 10_000);
 const IN_FLIGHT = argValue('--in-flight', 4);
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
-
-/** A small deterministic PRNG (mulberry32) so every run sends the same rows. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface CallRecord {
   id: string;
@@ -62,7 +47,9 @@ interface CallRecord {
 }
 
 function generate(count: number, regions: string[]): CallRecord[] {
-  const random = prng(20261130);
+  // The simulator's seeded generator, so every run sends the same rows.
+  const seeded = createRandom(20261130);
+  const random = () => seeded.next();
   const end = Math.floor(Date.now() / 1000) - 3600;
   const span = 30 * 86400;
   const records: CallRecord[] = new Array(count);
@@ -124,16 +111,6 @@ function toRow(r: CallRecord, ingestedAt: number): object {
     resolved: r.resolved === undefined ? null : r.resolved ? 1 : 0,
     ingestedAt,
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function waitReady(url: string, child: ChildProcess): Promise<void> {

@@ -29,16 +29,12 @@ import { loadConfig, validateConfigObject } from '../config/index.js';
 import { startOfLocalDay } from '../kpi/index.js';
 import { buildServer } from '../server/app.js';
 import { migrate, openEmbeddedStore, openServerStore, sql, type Store } from '../store/index.js';
+import { argValue } from './args.js';
 
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const KPIS = ['offered', 'answer_rate', 'abandon_rate', 'asa'];
 
-const args = process.argv.slice(2);
-const argValue = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one machine. */
 const clock = () => performance.timeOrigin + performance.now();
@@ -289,7 +285,7 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'live.json'), JSON.stringify({ at: new Date().toISOString(), backend: store.backend, ticks, kpis: KPIS, results }, null, 2) + '\n');
 }
 
-if (args.includes('--client-process')) {
+if (process.argv.slice(2).includes('--client-process')) {
   runClients();
 } else {
   main().catch((error: unknown) => {

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,18 +15,6 @@ export const PROMETHEUS_AVAILABLE = existsSync(PROMETHEUS_BIN);
 export const PROMETHEUS_MISSING =
   `${PROMETHEUS_BIN} is not installed: the Prometheus scrape test is SKIPPED (apt-get install prometheus; CI installs it)`;
 
-/** A port nobody listens on right now (the kernel's pick). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface PrometheusSample {
   metric: Record<string, string>;
