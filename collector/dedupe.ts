@@ -156,3 +156,80 @@ export function dedupeSnapshots(store: Store, table: Extract<TableName, 'tickets
     return stored.size === 0 ? unique : unique.filter((row) => !stored.has(`${row.updatedAt}|${row.id}`));
   };
 }
+
+interface DeadLetterKey {
+  receivedAt: number;
+  batchId: string;
+}
+
+/**
+ * Dead letters: a request's rejected records share one batchId, written in the
+ * same spool entry as its accepted rows. A batch already in the table was
+ * written before a crash and is being replayed: drop all of it.
+ */
+export async function dedupeDeadLetters<R extends DeadLetterKey>(store: Store, rows: readonly R[]): Promise<readonly R[]> {
+  {
+    let min = Infinity;
+    let max = -Infinity;
+    const batches = new Set<string>();
+    for (const row of rows) {
+      if (row.receivedAt < min) min = row.receivedAt;
+      if (row.receivedAt > max) max = row.receivedAt;
+      batches.add(row.batchId);
+    }
+    const found = await store.query<{ batchId: string }>(sql`
+      SELECT DISTINCT batchId FROM ${store.table('dead_letters')}
+      WHERE receivedAt >= ${new Date(min * 1000)} AND receivedAt <= ${new Date(max * 1000)}
+        AND batchId IN ${sql.list([...batches])}`);
+    if (found.length === 0) return rows;
+    const stored = new Set(found.map((r) => r.batchId));
+    return rows.filter((row) => !stored.has(row.batchId));
+  }
+}
+
+/**
+ * Queue samples and subscriber counts: drop a row identical (every column but
+ * `ingestedAt`) to one stored or earlier in the batch. Their tables replace
+ * rows of one key on merge, but until a merge a replayed batch would be read
+ * twice. A different value for the same key is a correction and is kept.
+ */
+export function dedupeExactRows(store: Store, table: Extract<TableName, 'queue_states' | 'subscribers'>): Deduper {
+  const columns = table === 'queue_states'
+    ? ['region', 'queue', 'at', 'waiting', 'longestWaitSeconds', 'agentsReady', 'agentsBusy', 'agentsPaused']
+    : ['region', 'asOf', 'subscribers'];
+  const fingerprint = (row: Record<string, unknown>) => columns.map((c) => String(row[c] ?? null)).join('\u0000');
+  return async (input) => {
+    const rows = input as readonly Record<string, unknown>[];
+    const seen = new Set<string>();
+    const unique: Record<string, unknown>[] = [];
+    for (const row of rows) {
+      const key = fingerprint(row);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      unique.push(row);
+    }
+    const regions = sql.list([...new Set(unique.map((r) => String(r.region)))]);
+    let stored: Record<string, unknown>[];
+    if (table === 'queue_states') {
+      let min = Infinity;
+      let max = -Infinity;
+      for (const row of unique) {
+        const at = row.at as number;
+        if (at < min) min = at;
+        if (at > max) max = at;
+      }
+      stored = await store.query(sql`
+        SELECT region, queue, toUInt32(at) AS at, waiting, longestWaitSeconds, agentsReady, agentsBusy, agentsPaused
+        FROM ${store.table('queue_states')}
+        WHERE region IN ${regions} AND queue IN ${sql.list([...new Set(unique.map((r) => String(r.queue)))])}
+          AND at >= ${new Date(min * 1000)} AND at <= ${new Date(max * 1000)}`);
+    } else {
+      stored = await store.query(sql`
+        SELECT region, toString(asOf) AS asOf, subscribers FROM ${store.table('subscribers')}
+        WHERE region IN ${regions} AND toString(asOf) IN ${sql.list([...new Set(unique.map((r) => String(r.asOf)))])}`);
+    }
+    if (stored.length === 0) return unique;
+    const present = new Set(stored.map(fingerprint));
+    return unique.filter((row) => !present.has(fingerprint(row)));
+  };
+}

@@ -5,18 +5,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SqmConfig } from '../config/index.js';
-import type { Store } from '../store/index.js';
+import { StoreError, type Store } from '../store/index.js';
 import type { Logger } from '../server/logger.js';
 import { createCustomerHasher } from './customer.js';
 import { rawText, wellFormed, type DeadLetterRow } from './dead-letters.js';
-import { dedupeById, dedupeSnapshots, type Deduper } from './dedupe.js';
+import { dedupeById, dedupeDeadLetters, dedupeExactRows, dedupeSnapshots, type Deduper } from './dedupe.js';
 import { RECORD_KINDS, type RecordKind } from './kinds.js';
 import { RECORD_SPECS, type NormaliseContext } from './records/index.js';
 import { createValidators } from './validate.js';
-import { createBatchWriter, type BatchWriter } from './writer.js';
+import { openSpool, type Spool, type SpoolPayload, type SpoolStats } from './spool.js';
 
 export { RECORD_KINDS, isRecordKind, type RecordKind } from './kinds.js';
-export { CollectorBusyError } from './writer.js';
+export { CollectorBusyError, type SpoolStats } from './spool.js';
 
 /** One record as it arrived: a parsed value, or the raw text that could not be parsed. */
 export interface IncomingRecord {
@@ -34,9 +34,26 @@ export interface IngestOutcome {
   rejected: { index: number; errors: string[] }[];
 }
 
+/** What the collector itself answers: the outcome, and whether the store has the records yet. */
+export interface CollectorOutcome extends IngestOutcome {
+  /**
+   * Whether the accepted records are already in the store (queryable). Either way they are
+   * durable: on disk in the spool, stored as soon as the store takes them.
+   */
+  stored: boolean;
+}
+
 export interface Collector {
-  /** Validate, normalise, dedupe and store; resolves once accepted records are stored. */
-  ingest(kind: RecordKind, records: IncomingRecord[], source: string): Promise<IngestOutcome>;
+  /**
+   * Validate and normalise; append accepted rows and dead letters to the spool (fsync), then wait
+   * up to `ingest.spool.waitForStoreMs` for the store while it is healthy. Throws
+   * CollectorBusyError, storing nothing, when the spool is over its quota.
+   */
+  ingest(kind: RecordKind, records: IncomingRecord[], source: string): Promise<CollectorOutcome>;
+  /** The spool's backlog, for /metrics and /readyz. */
+  spoolStats(): SpoolStats;
+  /** Wait until everything accepted so far is stored (tests, shutdown). */
+  flush(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,6 +67,8 @@ export interface CollectorMetrics {
 
 export interface CollectorDeps {
   store: Store;
+  /** The spool directory (`<SQM_DATA_DIR>/spool`); one collector process per directory. */
+  spoolDir: string;
   config: SqmConfig;
   secret: string;
   logger: Logger;
@@ -57,8 +76,13 @@ export interface CollectorDeps {
   metrics?: CollectorMetrics | undefined;
 }
 
-/** How many rows may wait per kind, in batches: enough to absorb bursts, bounded so memory is. */
-const PENDING_BATCHES = 10;
+/** `ingest.spool` defaults: hours of a bad day's traffic fit in the quota. */
+export const SPOOL_DEFAULTS = {
+  maxBytes: 2 * 1024 ** 3,
+  segmentBytes: 64 * 1024 ** 2,
+  memoryBytes: 64 * 1024 ** 2,
+  waitForStoreMs: 5_000,
+} as const;
 
 function deduperFor(kind: RecordKind, store: Store): Deduper | undefined {
   switch (kind) {
@@ -66,36 +90,76 @@ function deduperFor(kind: RecordKind, store: Store): Deduper | undefined {
     case 'surveys': return dedupeById(store, 'surveys', 'answeredAt');
     case 'tickets': return dedupeSnapshots(store, 'tickets');
     case 'faults': return dedupeSnapshots(store, 'faults');
-    // Queue samples and subscriber counts have no MV over them; their tables
-    // collapse repeats of the same key on merge.
+    case 'queues': return dedupeExactRows(store, 'queue_states');
+    case 'subscribers': return dedupeExactRows(store, 'subscribers');
     default: return undefined;
   }
 }
 
-export function createCollector(deps: CollectorDeps): Collector {
+/**
+ * ClickHouse codes that mean "this data cannot be inserted" rather than "the server cannot take
+ * it now": parse and conversion errors, too-long strings, NULL in a plain column.
+ */
+const DATA_ERROR_CODES = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131, 349]);
+
+/** A drain error that retrying will not fix: a data error from the engine, or our own code throwing. */
+function isDataError(error: unknown): boolean {
+  if (error instanceof StoreError) return error.code !== undefined && DATA_ERROR_CODES.has(error.code);
+  // Not the store's error: thrown by de-duplication or the spool's own reading, deterministically.
+  return !(error as NodeJS.ErrnoException)?.code;
+}
+
+export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   const { store, config, logger } = deps;
   const validators = createValidators(config);
   const hashCustomer = createCustomerHasher(deps.secret);
-  const writers = new Map<RecordKind, BatchWriter>();
+  const dedupers = new Map<RecordKind, Deduper | undefined>();
+  const spoolSettings = { ...SPOOL_DEFAULTS, ...config.ingest.spool };
   let closed = false;
 
-  function writerFor(kind: RecordKind): BatchWriter {
-    let writer = writers.get(kind);
-    if (!writer) {
-      const maxRows = config.ingest.batchMaxRecords;
-      writer = createBatchWriter({
-        store,
-        table: RECORD_SPECS[kind].table,
-        maxRows,
-        maxWaitMs: config.ingest.batchMaxWaitMs,
-        maxPendingRows: Math.max(maxRows, config.ingest.maxRecordsPerRequest) * PENDING_BATCHES,
-        dedupe: deduperFor(kind, store),
-        logger,
-      });
-      writers.set(kind, writer);
-    }
-    return writer;
+  function deduper(kind: RecordKind): Deduper | undefined {
+    if (!dedupers.has(kind)) dedupers.set(kind, deduperFor(kind, store));
+    return dedupers.get(kind);
   }
+
+  /**
+   * The spool's drain: one insert per kind for the batch's rows, after de-duplication
+   * (so a batch replayed after a crash is stored once), then the dead letters.
+   */
+  async function drain(payloads: readonly SpoolPayload[]): Promise<void> {
+    const byKind = new Map<RecordKind, object[]>();
+    const deadLetters: DeadLetterRow[] = [];
+    for (const payload of payloads) {
+      const kind = payload.kind as RecordKind;
+      if (!RECORD_SPECS[kind]) throw new Error(`collector: the spool holds an unknown kind "${payload.kind}"`);
+      const rows = byKind.get(kind);
+      if (rows) for (const row of payload.rows) rows.push(row);
+      else byKind.set(kind, [...payload.rows]);
+      for (const letter of payload.deadLetters) deadLetters.push(letter as DeadLetterRow);
+    }
+    for (const [kind, rows] of byKind) {
+      if (rows.length === 0) continue; // an entry of dead letters only
+      const dedupe = deduper(kind);
+      const fresh = dedupe ? await dedupe(rows) : rows;
+      if (fresh.length > 0) await store.insert(RECORD_SPECS[kind].table, fresh);
+    }
+    if (deadLetters.length > 0) {
+      const fresh = await dedupeDeadLetters(store, deadLetters);
+      if (fresh.length > 0) await store.insert('dead_letters', fresh);
+    }
+  }
+
+  const spool: Spool = await openSpool({
+    dir: deps.spoolDir,
+    maxBytes: spoolSettings.maxBytes,
+    segmentBytes: spoolSettings.segmentBytes,
+    memoryBytes: spoolSettings.memoryBytes,
+    batchMaxRecords: config.ingest.batchMaxRecords,
+    batchMaxWaitMs: config.ingest.batchMaxWaitMs,
+    drain,
+    isPermanent: isDataError,
+    logger: logger.child({ module: 'spool' }),
+  });
 
   return {
     async ingest(kind, records, source) {
@@ -111,13 +175,15 @@ export function createCollector(deps: CollectorDeps): Collector {
         throw error;
       }
     },
+    spoolStats: () => spool.stats(),
+    flush: (timeoutMs) => spool.flush(timeoutMs),
     async close() {
       closed = true;
-      await Promise.all([...writers.values()].map((w) => w.close()));
+      await spool.close();
     },
   };
 
-  async function ingestRecords(kind: RecordKind, records: IncomingRecord[], source: string): Promise<IngestOutcome> {
+  async function ingestRecords(kind: RecordKind, records: IncomingRecord[], source: string): Promise<CollectorOutcome> {
     if (closed) throw new Error('collector: closed');
     const validator = validators[kind];
     if (!validator) throw new Error(`collector: unknown record kind "${String(kind)}" (valid: ${RECORD_KINDS.join(', ')})`);
@@ -147,11 +213,12 @@ export function createCollector(deps: CollectorDeps): Collector {
         errors: result.map(wellFormed),
       });
     }
-    if (rows.length > 0) await writerFor(kind).write(rows);
-    // After the accepted rows, so a request that fails with a store error
-    // (and will be retried) leaves no dead letters behind to be doubled.
-    if (deadLetters.length > 0) await store.insert('dead_letters', deadLetters);
+    let stored = true;
+    if (rows.length > 0 || deadLetters.length > 0) {
+      // Accepted rows and dead letters go in one spool entry: all of the request, or (over quota) none.
+      ({ stored } = await spool.append({ kind, rows, deadLetters }, spoolSettings.waitForStoreMs));
+    }
     if (rejected.length > 0) logger.debug({ kind, source, batchId, rejected: rejected.length }, 'records rejected');
-    return { accepted: rows.length, rejected };
+    return { accepted: rows.length, rejected, stored };
   }
 }

@@ -62,6 +62,16 @@ export interface SqmConfig {
     maxFutureSeconds: number;
     batchMaxRecords: number;
     batchMaxWaitMs: number;
+    /** The write-ahead spool between "accepted" and "stored" (defaults: collector/index.ts SPOOL_DEFAULTS). */
+    spool?: {
+      /** Bytes not yet stored the spool may hold; beyond it ingest answers 503 with Retry-After. */
+      maxBytes?: number;
+      segmentBytes?: number;
+      /** Pending records kept in memory up to this; the rest are read back from disk. */
+      memoryBytes?: number;
+      /** How long a request waits for its records to be stored (a healthy store) before answering 200 anyway. */
+      waitForStoreMs?: number;
+    };
   };
   tokens: TokenConfig[];
   regions: RegionConfig[];
@@ -221,6 +231,16 @@ export const configSchema = {
         maxFutureSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
         batchMaxRecords: { type: 'integer', minimum: 1, maximum: 1_000_000 },
         batchMaxWaitMs: { type: 'integer', minimum: 0, maximum: 60_000 },
+        spool: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            maxBytes: { type: 'integer', minimum: 1024, maximum: 1024 ** 4 },
+            segmentBytes: { type: 'integer', minimum: 1024, maximum: 1024 ** 3 },
+            memoryBytes: { type: 'integer', minimum: 0, maximum: 16 * 1024 ** 3 },
+            waitForStoreMs: { type: 'integer', minimum: 0, maximum: 60_000 },
+          },
+        },
       },
     },
     tokens: {

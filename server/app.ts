@@ -6,6 +6,9 @@
  * (headers, cookies, rate limits), the WebSocket plugin, authentication,
  * health, then the /api/v1 routes.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import type { SqmConfig } from '../config/index.js';
 import type { Store } from '../store/index.js';
@@ -57,6 +60,12 @@ export interface BuildServerOptions {
   /** The built dashboard to serve at / (default dashboard/dist). */
   dashboardDir?: string;
   /**
+   * The ingest spool's directory (main.ts: `<SQM_DATA_DIR>/spool`). Without one, a throw-away
+   * directory is made and removed on close — for tests and benches only, since what it holds
+   * at close would be lost.
+   */
+  spoolDir?: string;
+  /**
    * Where the alert engine sends firing/update/resolved events (default: a log line each). A function gets
    * the engine's instance view, which the notification pipeline asks whether an instance is acknowledged.
    * The engine is built here but never started: main.ts starts its timers after listen; tests call evaluate(at).
@@ -101,6 +110,8 @@ declare module 'fastify' {
     alertEngine: AlertEngine;
     /** The notification pipeline, for main.ts to start (it restores its state and ticks every second). */
     notifications: NotificationDispatcher;
+    /** The collector, for its spool's backlog and flush (tests wait for the store with it). */
+    collector: Collector;
   }
 }
 
@@ -135,8 +146,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const metrics = createSqmMetrics();
   // Every statement's latency goes to /metrics; the store otherwise behaves exactly as given.
   const store = observeStore(options.store, (operation, seconds, ok) => metrics.storeOperation(operation, seconds, ok));
-  const collector = createCollector({
+  const ownSpoolDir = options.spoolDir ? undefined : await mkdtemp(join(tmpdir(), 'sqm-spool-'));
+  const collector = await createCollector({
     store,
+    spoolDir: options.spoolDir ?? (ownSpoolDir as string),
     metrics,
     config: options.config,
     secret: options.secret,
@@ -162,10 +175,12 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     ? typeof options.alertNotifier === 'function' ? options.alertNotifier(alerts) : options.alertNotifier
     : notifications;
   app.decorate('notifications', notifications);
+  app.decorate('collector', collector);
   app.decorate('alertEngine', alerts);
   const context: ServerContext = { config: options.config, store, logger, tokens, collector, kpis, alertBus, audit, people, security, alerts, metrics, now };
   const hub = new LiveHub({ config: options.config, kpis, alertBus, logger, now, metrics });
   metrics.bindLive(() => hub.stats());
+  metrics.bindSpool(() => collector.spoolStats());
   const metricsConfig = metricsSettings(options.config);
   const kpiGauges = createKpiGaugeRefresher({ kpis, config: options.config, metrics, logger, now, intervalSeconds: metricsConfig.kpiRefreshSeconds });
   app.decorate('liveHub', hub);
@@ -231,6 +246,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     await alerts.stop();
     await notifications.stop();
     await collector.close();
+    if (ownSpoolDir) await rm(ownSpoolDir, { recursive: true, force: true });
   });
   return app;
 }

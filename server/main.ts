@@ -55,6 +55,8 @@ async function main(): Promise<void> {
   await ensureDashboardBuilt(logger);
   const app = await buildServer({
     config, store, secret, bootstrapAdminToken: adminToken, logger,
+    // Beside the embedded engine's files; with a ClickHouse server it is this process's only state.
+    spoolDir: join(settings.dataDir, 'spool'),
     extraTokens: settings.demo ? [{ token: simulatorToken, principal: { name: 'demo-simulator', role: 'ingest', regions: null } }] : [],
   });
   if (!adminToken && config.tokens.length === 0) {

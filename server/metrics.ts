@@ -6,6 +6,7 @@
  * Parts of the system report through small methods with clear names:
  * - the collector: `batchStored` / `batchFailed` (collector/index.ts `CollectorMetrics`);
  * - the store: `storeOperation` (store/observed.ts `StoreObserver`);
+ * - the ingest spool: its backlog, read at scrape time (`bindSpool`);
  * - the live hub: `liveClientDropped`, `liveTick`, and its counts read at scrape time (`bindLive`);
  * - the KPI gauges: `setKpiValues`, fed by `createKpiGaugeRefresher` on an interval;
  * - the alert engine: `alertEvaluated`, `setAlertInstances`;
@@ -14,7 +15,7 @@
  * dashboards and alerting rules can be written before the first evaluation.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { RECORD_KINDS } from '../collector/index.js';
+import { RECORD_KINDS, type SpoolStats } from '../collector/index.js';
 import type { SqmConfig } from '../config/index.js';
 import { KPI_IDS, startOfLocalDay, type KpiEngine, type KpiResponse } from '../kpi/index.js';
 import type { StoreOperation } from '../store/index.js';
@@ -72,6 +73,8 @@ export interface SqmMetrics {
   // Live hub.
   /** Read the hub's client and subscription counts at every scrape. */
   bindLive(counts: () => LiveCounts): void;
+  /** The ingest spool's backlog, read at scrape time. */
+  bindSpool(stats: () => SpoolStats): void;
   /** A live client was closed by the server: `slow` (fell behind), `heartbeat` (no pong), `capacity` (refused). */
   liveClientDropped(reason: 'slow' | 'heartbeat' | 'capacity'): void;
   /** One tick: how long its computations took, how many ran and failed; `skipped` when the previous tick was still running. */
@@ -104,16 +107,16 @@ export function createSqmMetrics(): SqmMetrics {
   collectDefaultMetrics({ register: registry });
 
   const recordsIngested = new Counter({
-    name: 'sqm_records_ingested_total', help: 'Records accepted and stored, by kind.', labelNames: ['kind'] as const, registers,
+    name: 'sqm_records_ingested_total', help: 'Records accepted (durable in the spool), by kind.', labelNames: ['kind'] as const, registers,
   });
   const recordsRejected = new Counter({
     name: 'sqm_records_rejected_total', help: 'Records rejected by validation (kept in dead_letters), by kind.', labelNames: ['kind'] as const, registers,
   });
   const batchesFailed = new Counter({
-    name: 'sqm_ingest_batches_failed_total', help: 'Ingest calls that stored nothing (store error, writer busy), by kind.', labelNames: ['kind'] as const, registers,
+    name: 'sqm_ingest_batches_failed_total', help: 'Ingest calls that kept nothing (spool over its quota or unwritable), by kind.', labelNames: ['kind'] as const, registers,
   });
   const batchSeconds = new Histogram({
-    name: 'sqm_ingest_batch_duration_seconds', help: 'Time from receiving an ingest batch to the store confirming it, by kind.',
+    name: 'sqm_ingest_batch_duration_seconds', help: 'Time from receiving an ingest batch to answering it (synced to the spool; stored too while the store is healthy), by kind.',
     labelNames: ['kind'] as const, buckets: LATENCY_BUCKETS, registers,
   });
   const storeSeconds = new Histogram({
@@ -133,6 +136,38 @@ export function createSqmMetrics(): SqmMetrics {
   for (const operation of ['query', 'command', 'insert'] as const) storeErrors.inc({ operation }, 0);
 
   let liveCounts: () => LiveCounts = () => ({ clients: 0, subscriptions: 0 });
+
+  // The ingest spool's backlog, read at scrape time (bindSpool).
+  let spoolStats: (() => SpoolStats) | undefined;
+  const spool = () => spoolStats?.();
+  new Gauge({
+    name: 'sqm_ingest_spool_records', help: 'Records accepted (durable on disk) but not yet in the store.', registers,
+    collect() { this.set(spool()?.records ?? 0); },
+  });
+  new Gauge({
+    name: 'sqm_ingest_spool_bytes', help: 'Bytes of spool entries not yet in the store.', registers,
+    collect() { this.set(spool()?.bytes ?? 0); },
+  });
+  new Gauge({
+    name: 'sqm_ingest_spool_quota_bytes', help: 'The spool quota (ingest.spool.maxBytes); beyond it ingest answers 503.', registers,
+    collect() { this.set(spool()?.maxBytes ?? 0); },
+  });
+  new Gauge({
+    name: 'sqm_ingest_spool_oldest_seconds', help: 'Age of the oldest record not yet in the store.', registers,
+    collect() { this.set(spool()?.oldestSeconds ?? 0); },
+  });
+  new Gauge({
+    name: 'sqm_ingest_spool_store_failing', help: '1 while the last attempt to store spooled records failed (the drainer backs off and retries).', registers,
+    collect() { this.set(spool()?.storeFailing ? 1 : 0); },
+  });
+  new Counter({
+    name: 'sqm_ingest_spool_drain_failures_total', help: 'Attempts to store spooled records that failed.', registers,
+    collect() { this.reset(); this.inc(spool()?.drainFailures ?? 0); },
+  });
+  new Counter({
+    name: 'sqm_ingest_spool_refused_total', help: 'Ingest calls refused because the spool was over its quota.', registers,
+    collect() { this.reset(); this.inc(spool()?.refusedAppends ?? 0); },
+  });
   new Gauge({
     name: 'sqm_live_clients', help: 'Live WebSocket clients connected now.', registers,
     collect() { this.set(liveCounts().clients); },
@@ -211,6 +246,9 @@ export function createSqmMetrics(): SqmMetrics {
       if (!ok) storeErrors.inc({ operation });
     },
 
+    bindSpool(stats) {
+      spoolStats = stats;
+    },
     bindLive(counts) {
       liveCounts = counts;
     },

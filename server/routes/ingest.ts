@@ -2,7 +2,9 @@
  * `POST /api/v1/ingest/{kind}` (RECORDS.md): a JSON array or NDJSON of records
  * of one kind. Each record is validated on its own; the answer lists what was
  * accepted and why each rejected record was refused. `200` is sent once the
- * store has confirmed the insert.
+ * accepted records are durable: appended to the collector's spool and synced to
+ * disk (collector/spool.ts). While the store is healthy the answer also waits
+ * for the insert, and `stored: true` says the records are queryable already.
  *
  * The body is read as a raw Buffer by a content-type parser that exists only
  * inside this plugin (Fastify encapsulation), with its own size limit: ingest
@@ -30,7 +32,9 @@ const INGEST_SCHEMA = {
   tags: ['records'],
   summary: 'Ingest records of one kind',
   description: 'RECORDS.md "Ingest": a JSON array or NDJSON, one record per line. Each record is validated on its own; ' +
-    'rejected records are kept as dead letters. 200 means every accepted record is stored.',
+    'rejected records are kept as dead letters. 200 means every accepted record is durable (synced to the ' +
+    'spool on disk, stored even if the process or ClickHouse fails now); `stored` says whether it is in the store ' +
+    'already. 503 with Retry-After: the spool is over its quota and nothing of the request was kept.',
   params: {
     type: 'object',
     required: ['kind'],
@@ -48,6 +52,7 @@ const INGEST_SCHEMA = {
       type: 'object',
       properties: {
         accepted: { type: 'integer' },
+        stored: { type: 'boolean', description: 'The accepted records are in the store (queryable) already; false: on disk, stored as soon as the store answers' },
         rejected: {
           type: 'array',
           items: {
@@ -170,7 +175,7 @@ export default async function ingestRoutes(app: FastifyInstance, ctx: ServerCont
       return await ctx.collector.ingest(kind, records, `http:${request.principal?.name ?? 'unknown'}`);
     } catch (error) {
       if (error instanceof CollectorBusyError) {
-        log.warn({ kind, records: records.length, reason: error.message }, 'ingest refused: writer busy');
+        log.warn({ kind, records: records.length, reason: error.message }, 'ingest refused: spool full');
         throw new ApiError('SQM_UNAVAILABLE', undefined, undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
       }
       if (error instanceof StoreError) {

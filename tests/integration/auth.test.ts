@@ -64,7 +64,7 @@ describe('authentication on every /api route', () => {
     expect(health.json()).toEqual({ status: 'ok' });
     const ready = await app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready' });
+    expect(ready.json()).toEqual({ status: 'ready', spool: { records: 0, bytes: 0, maxBytes: 2 * 1024 ** 3, oldestSeconds: 0, storeFailing: false } });
   });
 
   it('never leaks a stack trace', async () => {
@@ -86,7 +86,7 @@ describe('readiness', () => {
     try {
       const res = await app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toEqual({ status: 'not ready', reason: 'migrations pending' });
+      expect(res.json()).toMatchObject({ status: 'not ready', reason: 'migrations pending', spool: { records: 0 } });
       await store.command(sql`SELECT 1`);
     } finally {
       await app.close();

@@ -4,6 +4,9 @@
  * which line, and the KPIs the imported calls give.
  */
 import { createReadStream } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollector, type Collector } from '../../collector/index.js';
@@ -44,7 +47,7 @@ describe.each(BACKENDS)('import on %s', (backend) => {
     store = await openTestStore(backend);
     app = await buildTestApp(store, { now: () => NOW });
     const config = testConfig();
-    collector = createCollector({ store, config, secret: TEST_SECRET, logger: createLogger('silent'), now: () => NOW });
+    collector = await createCollector({ store, config, spoolDir: await mkdtemp(join(tmpdir(), 'sqm-import-spool-')), secret: TEST_SECRET, logger: createLogger('silent'), now: () => NOW });
     expect(app.hasRoute({ method: 'POST', url: '/api/v1/import/:kind' })).toBe(true);
     await app.ready();
   });

@@ -86,7 +86,7 @@ describe.each(BACKENDS)('ingest on %s', (backend) => {
     it('stores a JSON array, normalised (UTC epoch seconds, wait from answer)', async () => {
       const res = await post('calls', JSON.stringify([call('arr-1'), call('arr-2', { outcome: 'abandoned', answeredAt: null, endedAt: T + 7 })]));
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ accepted: 2, rejected: [] });
+      expect(res.json()).toEqual({ accepted: 2, rejected: [], stored: true });
       const rows = await store.query(sql`
         SELECT id, region, toUInt32(enteredAt) AS entered, ifNull(toUInt32(answeredAt), 0) AS answered, isNull(answeredAt) AS noAnswer,
                toUInt32(endedAt) AS ended, outcome, waitSeconds, talkSeconds, customer, toUInt32(ingestedAt) AS ingested
@@ -101,7 +101,7 @@ describe.each(BACKENDS)('ingest on %s', (backend) => {
       const body = `${JSON.stringify(call('nd-1'))}\r\n\n   \n${JSON.stringify(call('nd-2', { region: 'ZZ' }))}\n${JSON.stringify(call('nd-3'))}`;
       const res = await post('calls', body, 'application/x-ndjson');
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ accepted: 2, rejected: [{ index: 3, errors: ['region: unknown region "ZZ"'] }] });
+      expect(res.json()).toEqual({ accepted: 2, rejected: [{ index: 3, errors: ['region: unknown region "ZZ"'] }], stored: true });
       expect(await storedCallIds('nd-')).toEqual(['nd-1', 'nd-3']);
       expect(await deadLetters('nd-')).toEqual([
         { recordIndex: 3, raw: JSON.stringify(call('nd-2', { region: 'ZZ' })), errors: ['region: unknown region "ZZ"'], kind: 'calls', source: 'http:ingest' },
@@ -118,7 +118,7 @@ describe.each(BACKENDS)('ingest on %s', (backend) => {
       ];
       for (const [kind, record] of cases) {
         const res = await post(kind, JSON.stringify([record]));
-        expect(res.json(), kind).toEqual({ accepted: 1, rejected: [] });
+        expect(res.json(), kind).toEqual({ accepted: 1, rejected: [], stored: true });
       }
       const counts = await store.query<{ t: number; f: number; s: number; q: number; sub: number; asOf: string }>(sql`
         SELECT
@@ -158,6 +158,7 @@ describe.each(BACKENDS)('ingest on %s', (backend) => {
       expect(res.json()).toEqual({
         accepted: 1,
         rejected: [{ index: 1, errors: ['talkSeconds: must be an integer'] }, { index: 2, errors: ['(record): must be an object'] }],
+        stored: true,
       });
       expect(await storedCallIds('wt-')).toEqual(['wt-1']);
       expect(await deadLetters('wt-')).toMatchObject([{ recordIndex: 1, raw: JSON.stringify(bad), errors: ['talkSeconds: must be an integer'] }]);
@@ -166,7 +167,7 @@ describe.each(BACKENDS)('ingest on %s', (backend) => {
     it('missing field', async () => {
       const { queue: _q, ...bad } = call('mf-2');
       const res = await post('calls', JSON.stringify([bad, call('mf-1')]));
-      expect(res.json()).toEqual({ accepted: 1, rejected: [{ index: 0, errors: ['queue: is required'] }] });
+      expect(res.json()).toEqual({ accepted: 1, rejected: [{ index: 0, errors: ['queue: is required'] }], stored: true });
       expect(await storedCallIds('mf-')).toEqual(['mf-1']);
       expect(await deadLetters('mf-')).toMatchObject([{ recordIndex: 0, raw: JSON.stringify(bad), errors: ['queue: is required'] }]);
     });
@@ -174,7 +175,7 @@ describe.each(BACKENDS)('ingest on %s', (backend) => {
     it('unknown region', async () => {
       const bad = call('ur-2', { region: 'XX' });
       const res = await post('calls', JSON.stringify([call('ur-1'), bad]));
-      expect(res.json()).toEqual({ accepted: 1, rejected: [{ index: 1, errors: ['region: unknown region "XX"'] }] });
+      expect(res.json()).toEqual({ accepted: 1, rejected: [{ index: 1, errors: ['region: unknown region "XX"'] }], stored: true });
       expect(await storedCallIds('ur-')).toEqual(['ur-1']);
       expect(await deadLetters('ur-')).toMatchObject([{ recordIndex: 1, raw: JSON.stringify(bad) }]);
     });
@@ -182,7 +183,7 @@ describe.each(BACKENDS)('ingest on %s', (backend) => {
     it('enum out of range', async () => {
       const bad = call('en-2', { outcome: 'dropped' });
       const res = await post('calls', JSON.stringify([call('en-1'), bad]));
-      expect(res.json()).toEqual({ accepted: 1, rejected: [{ index: 1, errors: ['outcome: must be one of answered, abandoned, callback, overflow'] }] });
+      expect(res.json()).toEqual({ accepted: 1, rejected: [{ index: 1, errors: ['outcome: must be one of answered, abandoned, callback, overflow'] }], stored: true });
       expect(await storedCallIds('en-')).toEqual(['en-1']);
       expect(await deadLetters('en-')).toMatchObject([{ recordIndex: 1, raw: JSON.stringify(bad) }]);
     });
@@ -191,7 +192,7 @@ describe.each(BACKENDS)('ingest on %s', (backend) => {
       const atLimit = call('ff-1', { enteredAt: NOW_SEC + 500, answeredAt: NOW_SEC + 550, endedAt: NOW_SEC + 600 });
       const beyond = call('ff-2', { enteredAt: NOW_SEC + 500, answeredAt: NOW_SEC + 550, endedAt: '2026-11-30T09:30:03+08:00' });
       const res = await post('calls', JSON.stringify([atLimit, beyond]));
-      expect(res.json()).toEqual({ accepted: 1, rejected: [{ index: 1, errors: ['endedAt: more than 600 s in the future'] }] });
+      expect(res.json()).toEqual({ accepted: 1, rejected: [{ index: 1, errors: ['endedAt: more than 600 s in the future'] }], stored: true });
       expect(await storedCallIds('ff-')).toEqual(['ff-1']);
       expect(await deadLetters('ff-')).toMatchObject([{ recordIndex: 1, raw: JSON.stringify(beyond) }]);
     });
@@ -199,7 +200,7 @@ describe.each(BACKENDS)('ingest on %s', (backend) => {
     it('oversized string', async () => {
       const bad = call('os-2', { agent: 'a'.repeat(257) });
       const res = await post('calls', JSON.stringify([call('os-1', { agent: 'a'.repeat(256) }), bad]));
-      expect(res.json()).toEqual({ accepted: 1, rejected: [{ index: 1, errors: ['agent: longer than 256 characters'] }] });
+      expect(res.json()).toEqual({ accepted: 1, rejected: [{ index: 1, errors: ['agent: longer than 256 characters'] }], stored: true });
       expect(await storedCallIds('os-')).toEqual(['os-1']);
       expect(await deadLetters('os-')).toMatchObject([{ recordIndex: 1, raw: JSON.stringify(bad) }]);
     });
@@ -246,8 +247,8 @@ describe.each(BACKENDS)('ingest on %s', (backend) => {
   describe('duplicates and snapshots', () => {
     it('stores a call sent twice (two requests, and twice in one) once, and counts it once in calls_1m', async () => {
       const once = call('dup-1', { region: 'NX' });
-      expect((await post('calls', JSON.stringify([once]))).json()).toEqual({ accepted: 1, rejected: [] });
-      expect((await post('calls', ndjson([once, once]), 'application/x-ndjson')).json()).toEqual({ accepted: 2, rejected: [] });
+      expect((await post('calls', JSON.stringify([once]))).json()).toEqual({ accepted: 1, rejected: [], stored: true });
+      expect((await post('calls', ndjson([once, once]), 'application/x-ndjson')).json()).toEqual({ accepted: 2, rejected: [], stored: true });
       const both = await Promise.all([post('calls', JSON.stringify([once])), post('calls', JSON.stringify([once]))]);
       expect(both.map((r) => r.statusCode)).toEqual([200, 200]);
       expect(await storedCallIds('dup-')).toEqual(['dup-1']);
@@ -291,26 +292,82 @@ describe.each(BACKENDS)('ingest on %s', (backend) => {
     expect(clear).toEqual([]);
   });
 
-  it('answers 503 SQM_STORE_ERROR with Retry-After when the store fails, and stores nothing', async () => {
-    const failing: Store = {
-      ...store,
-      table: store.table,
-      query: store.query,
-      async insert() {
-        throw new StoreError('Code: 210. DB::NetException: Connection refused', 210);
-      },
-    };
-    const broken = await buildTestApp(failing, { now: () => NOW });
+  /** The test store, with inserts failing while `down.value` is true (ClickHouse unreachable). */
+  const flakyStore = (down: { value: boolean }): Store => ({
+    ...store,
+    table: store.table,
+    query: store.query,
+    command: store.command,
+    async insert(table, rows) {
+      if (down.value) throw new StoreError('Code: 210. DB::NetException: Connection refused', 210);
+      return store.insert(table, rows);
+    },
+  });
+
+  it('keeps what it accepted while the store is down: 200 with stored: false, backlog in /readyz and /metrics, stored once when it is back', async () => {
+    const down = { value: true };
+    const flaky = await buildTestApp(flakyStore(down), { now: () => NOW });
     try {
-      const res = await post('calls', JSON.stringify([call('se-1'), call('se-2', { region: 'XX' })]), 'application/json', TOKENS.ingest, broken);
-      expect(res.statusCode).toBe(503);
-      expect(res.headers['retry-after']).toBe('5');
-      expect(res.json().error.code).toBe('SQM_STORE_ERROR');
+      const res = await post('calls', JSON.stringify([call('sd-1'), call('sd-2', { region: 'XX' }), call('sd-3')]), 'application/json', TOKENS.ingest, flaky);
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ accepted: 2, rejected: [{ index: 1, errors: ['region: unknown region "XX"'] }], stored: false });
       expect(JSON.stringify(res.json())).not.toContain('Connection refused');
-      expect(await storedCallIds('se-')).toEqual([]);
-      expect(await deadLetters('se-')).toEqual([]);
+      expect(await storedCallIds('sd-')).toEqual([]);
+
+      const ready = await flaky.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(200); // the store answers queries; only inserts fail here
+      expect(ready.json().spool).toMatchObject({ records: 2, storeFailing: true });
+      expect(ready.json().spool.bytes).toBeGreaterThan(0);
+      const metrics = (await flaky.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/^sqm_ingest_spool_records 2$/m);
+      expect(metrics).toMatch(/^sqm_ingest_spool_store_failing 1$/m);
+      expect(metrics).toMatch(/^sqm_ingest_spool_drain_failures_total [1-9]\d*$/m);
+
+      // While it is down, a second request is durable too, and a repeat of the first adds nothing.
+      expect((await post('calls', JSON.stringify([call('sd-1'), call('sd-4')]), 'application/json', TOKENS.ingest, flaky)).json())
+        .toEqual({ accepted: 2, rejected: [], stored: false });
+
+      down.value = false;
+      await flaky.collector.flush(20_000);
+      expect(await storedCallIds('sd-')).toEqual(['sd-1', 'sd-3', 'sd-4']);
+      expect(await deadLetters('sd-')).toHaveLength(1);
+      const after = (await flaky.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(after).toMatch(/^sqm_ingest_spool_records 0$/m);
+      expect(after).toMatch(/^sqm_ingest_spool_store_failing 0$/m);
+      expect((await post('calls', JSON.stringify([call('sd-5')]), 'application/json', TOKENS.ingest, flaky)).json())
+        .toEqual({ accepted: 1, rejected: [], stored: true });
     } finally {
-      await broken.close();
+      down.value = false;
+      await flaky.close();
+    }
+  });
+
+  it('answers 503 with Retry-After over the spool quota, keeps nothing of that request, and is not ready until it drains', async () => {
+    const down = { value: true };
+    const base = testConfig();
+    const config = testConfig({ ingest: { ...base.ingest, spool: { maxBytes: 4096 } } });
+    const flaky = await buildTestApp(flakyStore(down), { now: () => NOW, config });
+    try {
+      // An empty spool takes any one request; the next one would pass the quota.
+      const many = Array.from({ length: 20 }, (_, i) => call(`sq-a${i}`));
+      expect((await post('calls', JSON.stringify(many), 'application/json', TOKENS.ingest, flaky)).json()).toMatchObject({ accepted: 20, stored: false });
+      const refused = await post('calls', JSON.stringify([call('sq-b1'), call('sq-b2', { region: 'XX' })]), 'application/json', TOKENS.ingest, flaky);
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.json().error.code).toBe('SQM_UNAVAILABLE');
+      const ready = await flaky.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ status: 'not ready', reason: 'ingest spool over its quota', spool: { records: 20, maxBytes: 4096 } });
+      expect((await flaky.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^sqm_ingest_spool_refused_total 1$/m);
+
+      down.value = false;
+      await flaky.collector.flush(20_000);
+      expect(await storedCallIds('sq-')).toEqual(many.map((c) => c.id).sort());
+      expect(await deadLetters('sq-')).toEqual([]); // the refused request's bad record was not kept either
+      expect((await flaky.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    } finally {
+      down.value = false;
+      await flaky.close();
     }
   });
 });

@@ -84,7 +84,7 @@ describe.each(BACKENDS)('the live stream on %s', (backend) => {
       payload: JSON.stringify(records),
     });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ accepted: records.length, rejected: [] });
+    expect(res.json()).toEqual({ accepted: records.length, rejected: [], stored: true });
   };
   const value = (kpi: string, region: string, numerator: number, denominator: number, v: number | null = numerator / denominator) =>
     ({ kpi, labels: { region }, value: v, numerator, denominator });
