@@ -28,12 +28,23 @@ export interface ServiceSettings {
   host: string;
   dataDir: string;
   clickhouseUrl: string | undefined;
+  /** SQM_CLICKHOUSE_CLUSTER: spread the tables over this cluster (store/cluster.ts); needs SQM_CLICKHOUSE_URL. */
+  clickhouseCluster: string | undefined;
   configPath: string;
   demo: boolean;
   bootstrapAdminToken: string | undefined;
   secret: string | undefined;
   logLevel: string;
+  /**
+   * SQM_ROLES (ARCHITECTURE.md, "One process or many"): default all three. Only `alerts` changes
+   * what a process does today: without it the process neither evaluates alerts nor sends
+   * notifications, so several collectors can share a cluster beside exactly one evaluator.
+   */
+  roles: ServiceRole[];
 }
+
+export const SERVICE_ROLES = ['collector', 'api', 'alerts'] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -52,10 +63,22 @@ export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): Servi
       problems.push(`SQM_CLICKHOUSE_URL: not a URL: "${url}"`);
     }
   }
+  const cluster = env.SQM_CLICKHOUSE_CLUSTER || undefined;
+  if (cluster !== undefined) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(cluster)) {
+      problems.push(`SQM_CLICKHOUSE_CLUSTER: must be a cluster name from remote_servers (letters, digits, _), got "${cluster}"`);
+    }
+    if (url === undefined) problems.push('SQM_CLICKHOUSE_CLUSTER: needs SQM_CLICKHOUSE_URL (the embedded store has no cluster)');
+  }
   const token = env.SQM_BOOTSTRAP_ADMIN_TOKEN || undefined;
   if (token !== undefined && token.length < 16) problems.push('SQM_BOOTSTRAP_ADMIN_TOKEN: must be at least 16 characters');
   const secret = env.SQM_SECRET || undefined;
   if (secret !== undefined && secret.length < 32) problems.push('SQM_SECRET: must be at least 32 characters');
+  const roles = (env.SQM_ROLES || SERVICE_ROLES.join(',')).split(',').map((r) => r.trim()).filter((r) => r.length > 0);
+  const unknownRoles = roles.filter((r) => !(SERVICE_ROLES as readonly string[]).includes(r));
+  if (unknownRoles.length > 0 || roles.length === 0) {
+    problems.push(`SQM_ROLES: a comma-separated list of ${SERVICE_ROLES.join(', ')}, got "${env.SQM_ROLES}"`);
+  }
   const logLevel = env.SQM_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`SQM_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
   if (problems.length > 0) throw new ConfigError('environment', problems);
@@ -64,11 +87,13 @@ export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): Servi
     host: env.SQM_HOST ?? '0.0.0.0',
     dataDir: env.SQM_DATA_DIR ?? './data',
     clickhouseUrl: url,
+    clickhouseCluster: cluster,
     configPath: env.SQM_CONFIG ?? DEFAULT_CONFIG_PATH,
     demo: demo === '1',
     bootstrapAdminToken: token,
     secret,
     logLevel,
+    roles: [...new Set(roles)] as ServiceRole[],
   };
 }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, readServiceSettings } from '../config/index.js';
-import { applyRetention, migrate, openStore } from '../store/index.js';
+import { applyRetention, migrate, openStore, StoreError } from '../store/index.js';
 import { buildServer } from './app.js';
 import { ensureDashboardBuilt } from './routes/dashboard.js';
 import { startDemo, type DemoHandle } from './demo.js';
@@ -15,6 +15,31 @@ import { createLogger } from './logger.js';
 import { loadOrCreateSecret } from './secret.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+const STORE_RETRY_MS = 2_000;
+
+/** Run `attempt` until it succeeds, every STORE_RETRY_MS; SIGTERM/SIGINT still stop the process meanwhile. */
+async function untilStoreAnswers<T>(logger: ReturnType<typeof createLogger>, attempt: () => Promise<T>): Promise<T> {
+  const stop = () => process.exit(0);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        // An answer with a ClickHouse error code (a failing migration, say) is not an outage: stop.
+        if (error instanceof StoreError && error.code !== undefined) throw error;
+        logger.warn({ module: 'store', tries, err: error instanceof Error ? error.message : String(error) },
+          `the store does not answer; retrying every ${STORE_RETRY_MS / 1000} s`);
+        await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS));
+      }
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
 
 async function main(): Promise<void> {
   let settings;
@@ -30,9 +55,24 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(settings.logLevel);
-  const store = await openStore({ clickhouseUrl: settings.clickhouseUrl, dataDir: settings.dataDir, database: config.clickhouse.database });
-  const migrated = await migrate(store);
-  logger.info({ module: 'store', backend: store.backend, version: await store.serverVersion(), applied: migrated.applied }, 'store ready');
+  const storeOptions = {
+    clickhouseUrl: settings.clickhouseUrl, clickhouseCluster: settings.clickhouseCluster,
+    dataDir: settings.dataDir, database: config.clickhouse.database,
+  };
+  // A ClickHouse server that is down (or still starting after a crash) is waited for, not a reason to
+  // exit: the spool's records from before a crash are stored as soon as both are up again.
+  const { store, migrated } = await untilStoreAnswers(logger, async () => {
+    const opened = await openStore(storeOptions);
+    try {
+      return { store: opened, migrated: await migrate(opened) };
+    } catch (error) {
+      await opened.close().catch(() => undefined);
+      throw error;
+    }
+  });
+  logger.info({
+    module: 'store', backend: store.backend, cluster: store.cluster?.name, version: await store.serverVersion(), applied: migrated.applied,
+  }, 'store ready');
 
   const retention = async () => {
     try {
@@ -52,7 +92,8 @@ async function main(): Promise<void> {
   const adminToken = settings.bootstrapAdminToken ?? (settings.demo ? loadOrCreateDemoAdminToken(settings.dataDir) : undefined);
   const simulatorToken = randomBytes(24).toString('hex');
   // Before buildServer: the static route lists dist/'s files when it is registered.
-  await ensureDashboardBuilt(logger);
+  // SQM_BUILD_DASHBOARD=0: never build at start (a collector-only process, or tests that start many).
+  if (process.env.SQM_BUILD_DASHBOARD !== '0') await ensureDashboardBuilt(logger);
   const app = await buildServer({
     config, store, secret, bootstrapAdminToken: adminToken, logger,
     // Beside the embedded engine's files; with a ClickHouse server it is this process's only state.
@@ -77,8 +118,13 @@ async function main(): Promise<void> {
 
   await app.listen({ port: settings.port, host: settings.host });
   // Exactly one process evaluates alerts (ALERTING.md); it starts once the API is up, and app.close() stops it.
-  await app.notifications.start();
-  await app.alertEngine.start();
+  // Processes started without the `alerts` role (SQM_ROLES) leave that to the one that has it.
+  if (settings.roles.includes('alerts')) {
+    await app.notifications.start();
+    await app.alertEngine.start();
+  } else {
+    logger.info({ module: 'alerts', roles: settings.roles }, 'alert evaluation and notifications are off in this process (SQM_ROLES)');
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
   if (settings.demo) {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { clusterStatements } from './cluster.js';
 import { sql, Sql } from './sql.js';
 import type { Store } from './store.js';
 
@@ -60,16 +61,24 @@ function bind(statement: string, store: Store): Sql {
   return sql.raw(statement.replaceAll('{db}', store.database.quoted));
 }
 
+/** The statements to run for one migration statement: itself, or its cluster form (store/cluster.ts). */
+export function statementsFor(statement: string, store: Store): Sql[] {
+  const texts = store.cluster ? clusterStatements(statement, store.cluster) : [statement];
+  return texts.map((text) => bind(text, store));
+}
+
+// The bookkeeping table, written like a migration so cluster mode derives its form the same way.
+const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS {db}.schema_migrations
+    (version UInt32, name String, checksum String, appliedAt DateTime('UTC'))
+    ENGINE = MergeTree() ORDER BY version`;
+
 export interface MigrationReport {
   applied: number[];
   alreadyApplied: number[];
 }
 
 export async function migrate(store: Store, migrations: Migration[] = loadMigrations()): Promise<MigrationReport> {
-  await store.command(sql`
-    CREATE TABLE IF NOT EXISTS ${store.table('schema_migrations')}
-    (version UInt32, name String, checksum String, appliedAt DateTime('UTC'))
-    ENGINE = MergeTree() ORDER BY version`);
+  for (const statement of statementsFor(SCHEMA_MIGRATIONS_DDL, store)) await store.command(statement);
   const rows = await store.query<{ version: number }>(
     sql`SELECT DISTINCT version FROM ${store.table('schema_migrations')}`,
   );
@@ -80,7 +89,9 @@ export async function migrate(store: Store, migrations: Migration[] = loadMigrat
       report.alreadyApplied.push(migration.version);
       continue;
     }
-    for (const statement of migration.statements) await store.command(bind(statement, store));
+    for (const statement of migration.statements) {
+      for (const bound of statementsFor(statement, store)) await store.command(bound);
+    }
     await store.insert('schema_migrations', [{
       version: migration.version,
       name: migration.name,

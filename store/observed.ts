@@ -27,6 +27,7 @@ export function observeStore(store: Store, observer: StoreObserver): Store {
   return {
     get backend() { return store.backend; },
     get database() { return store.database; },
+    get cluster() { return store.cluster; },
     table: (name) => store.table(name),
     query: <T>(statement: Sql) => timed('query', () => store.query<T>(statement)),
     command: (statement) => timed('command', () => store.command(statement)),

@@ -1,8 +1,11 @@
 /**
  * Retention: whole monthly partitions older than `retentionMonths` are dropped.
  * Dropping a partition is cheap on every ClickHouse version, where row-level
- * TTL is not available on 18.16.
+ * TTL is not available on 18.16. In cluster mode the partitions are those of
+ * the local tables on every node, dropped ON CLUSTER (a Distributed table has
+ * no partitions of its own).
  */
+import { LOCAL_SUFFIX, localTable } from './cluster.js';
 import { sql } from './sql.js';
 import { PARTITIONED_TABLES, type Store } from './store.js';
 
@@ -25,14 +28,19 @@ export async function applyRetention(store: Store, retentionMonths: number, now 
   const cutoff = oldestKeptMonth(now, retentionMonths);
   const dbName = store.database.name;
   const report: RetentionReport = { dropped: [] };
+  const cluster = store.cluster;
+  // Every node's parts: a month may exist on one shard only.
+  const parts = cluster ? sql`cluster(${cluster.name}, system, parts)` : sql`system.parts`;
   for (const table of PARTITIONED_TABLES) {
-    const parts = await store.query<{ partition: string }>(sql`
-      SELECT DISTINCT partition FROM system.parts
-      WHERE database = ${dbName} AND table = ${table} AND active`);
-    for (const { partition } of parts) {
+    const rows = await store.query<{ partition: string }>(sql`
+      SELECT DISTINCT partition FROM ${parts}
+      WHERE database = ${dbName} AND table = ${cluster ? `${table}${LOCAL_SUFFIX}` : table} AND active`);
+    for (const { partition } of rows) {
       const month = Number(partition.replace(/'/g, ''));
       if (!Number.isInteger(month) || month >= cutoff) continue;
-      await store.command(sql`ALTER TABLE ${store.table(table)} DROP PARTITION ${month}`);
+      await store.command(cluster
+        ? sql`ALTER TABLE ${localTable(store, table)} ON CLUSTER ${cluster} DROP PARTITION ${month}`
+        : sql`ALTER TABLE ${store.table(table)} DROP PARTITION ${month}`);
       report.dropped.push({ table, partition: month });
     }
   }

@@ -3,6 +3,7 @@
  * HTTP through the official client. Works with servers from 18.16 on.
  */
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
+import { clusterIdentifier } from './cluster.js';
 import { databaseIdentifier, Sql, sql } from './sql.js';
 import { StoreError, clickhouseCodeOf, tableOf, type Store, type TableName } from './store.js';
 
@@ -11,6 +12,8 @@ export interface ServerStoreOptions {
   database: string;
   /** Per-request timeout, ms. */
   requestTimeoutMs?: number;
+  /** SQM_CLICKHOUSE_CLUSTER: a cluster in the server's remote_servers (store/cluster.ts). */
+  cluster?: string | undefined;
 }
 
 function wrap(error: unknown, statement: string): StoreError {
@@ -20,6 +23,12 @@ function wrap(error: unknown, statement: string): StoreError {
 
 export async function openServerStore(options: ServerStoreOptions): Promise<Store> {
   const database = databaseIdentifier(options.database);
+  const cluster = options.cluster ? clusterIdentifier(options.cluster) : undefined;
+  // Cluster mode: an INSERT into a Distributed table returns only once every shard has its rows
+  // (the collector's de-duplication reads right after a write), and an IN/JOIN on a second
+  // Distributed table is computed once on the node SQM talks to and shipped to the shards
+  // (correct whatever the sharding) instead of being refused.
+  const settings = cluster ? { insert_distributed_sync: 1 as const, distributed_product_mode: 'global' as const } : undefined;
   const client: ClickHouseClient = createClient({
     url: options.url,
     request_timeout: options.requestTimeoutMs ?? 60_000,
@@ -32,11 +41,12 @@ export async function openServerStore(options: ServerStoreOptions): Promise<Stor
   const store: Store = {
     backend: 'server',
     database,
+    cluster,
     table: (name: TableName) => tableOf(database, name),
     async query<T>(statement: Sql): Promise<T[]> {
       if (closed) throw new StoreError('the store is closed', undefined);
       try {
-        const result = await client.query({ query: statement.text, format: 'JSONEachRow' });
+        const result = await client.query({ query: statement.text, format: 'JSONEachRow', clickhouse_settings: settings });
         return await result.json<T>();
       } catch (error) {
         throw wrap(error, statement.text);
@@ -45,7 +55,7 @@ export async function openServerStore(options: ServerStoreOptions): Promise<Stor
     async command(statement: Sql): Promise<void> {
       if (closed) throw new StoreError('the store is closed', undefined);
       try {
-        await client.command({ query: statement.text });
+        await client.command({ query: statement.text, clickhouse_settings: settings });
       } catch (error) {
         throw wrap(error, statement.text);
       }
@@ -55,7 +65,7 @@ export async function openServerStore(options: ServerStoreOptions): Promise<Stor
       if (closed) throw new StoreError('the store is closed', undefined);
       const target = tableOf(database, table).text;
       try {
-        await client.insert({ table: target, values: rows as object[], format: 'JSONEachRow' });
+        await client.insert({ table: target, values: rows as object[], format: 'JSONEachRow', clickhouse_settings: settings });
       } catch (error) {
         throw wrap(error, `INSERT INTO ${target}`);
       }
@@ -70,6 +80,8 @@ export async function openServerStore(options: ServerStoreOptions): Promise<Stor
       await client.close();
     },
   };
-  await store.command(sql`CREATE DATABASE IF NOT EXISTS ${database}`);
+  await store.command(cluster
+    ? sql`CREATE DATABASE IF NOT EXISTS ${database} ON CLUSTER ${cluster}`
+    : sql`CREATE DATABASE IF NOT EXISTS ${database}`);
   return store;
 }

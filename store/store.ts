@@ -52,6 +52,11 @@ export interface Store {
   readonly backend: Backend;
   /** The database every SQM table lives in. */
   readonly database: Identifier;
+  /**
+   * Cluster mode (server backend, SQM_CLICKHOUSE_CLUSTER): the cluster every table is spread over.
+   * `table(name)` is then the Distributed table; store/cluster.ts has the local ones.
+   */
+  readonly cluster?: Identifier | undefined;
   /** `db`.`table` for a known table. */
   table(name: TableName): Sql;
   /** Run a SELECT; rows come back as objects (JSONEachRow, 64-bit integers as numbers). */
