@@ -180,6 +180,41 @@ function parseBody(kind: string, body: Buffer): SpoolPayload {
   return { kind, rows: value.r, deadLetters: value.d };
 }
 
+const LOCK = 'lock';
+
+/**
+ * One process per spool directory: two would number their entries alike and
+ * each replay the other's. The lock file holds the owner's pid; a lock whose
+ * process is gone (killed, crashed) is taken over.
+ */
+async function takeLock(dir: string): Promise<void> {
+  const path = join(dir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, `${process.pid}\n`, { flag: 'wx' });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    // The same process may open it again (a test abandoning a spool, as a crash would).
+    if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+      throw new Error(`collector: the spool directory ${dir} is in use by process ${owner}; give each SQM process its own SQM_DATA_DIR`);
+    }
+    await rm(path, { force: true });
+  }
+  throw new Error(`collector: could not lock the spool directory ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function syncDirectory(dir: string): Promise<void> {
   // A new file's directory entry is durable only once the directory itself is synced.
   const handle = await open(dir, fsConstants.O_RDONLY);
@@ -195,6 +230,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const retryMinMs = options.retryMinMs ?? 250;
   const retryMaxMs = options.retryMaxMs ?? 30_000;
   await mkdir(dir, { recursive: true });
+  await takeLock(dir);
 
   // ---- recovery: read back what was appended after the last checkpoint ----
   let storedSeq = 0;
@@ -608,6 +644,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
         current = undefined;
       }
       if (onDisk.length > 0) logger.warn({ entries: onDisk.length, records: pendingRecords }, 'spool: closed with records not yet stored; they are stored at the next start');
+      await rm(join(dir, LOCK), { force: true });
     },
   };
 }

@@ -223,3 +223,19 @@ describe('ingest spool: an entry the store refuses for its data', () => {
     expect(readdirSync(dir)).not.toContain('quarantine.log');
   });
 });
+
+describe('ingest spool: one process per directory', () => {
+  it('refuses a directory locked by another live process, and takes over the lock of a dead one', async () => {
+    const dir = tempDir();
+    const { drain } = recordingDrain();
+    // PID 1 is always alive (and never this test).
+    writeFileSync(join(dir, 'lock'), '1\n');
+    await expect(open(dir, drain)).rejects.toThrow(/in use by process 1; give each SQM process its own SQM_DATA_DIR/);
+    // A pid far above pid_max belongs to no process: a crashed owner.
+    writeFileSync(join(dir, 'lock'), '99999999\n');
+    const spool = await open(dir, drain);
+    expect(readFileSync(join(dir, 'lock'), 'utf8').trim()).toBe(String(process.pid));
+    await spool.close(0);
+    expect(readdirSync(dir)).not.toContain('lock');
+  });
+});
