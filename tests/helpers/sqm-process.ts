@@ -3,12 +3,13 @@
  * with -9 and start again on the same data directory and port, as a crash and
  * a supervisor's restart would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { loadConfig, type SqmConfig } from '../../config/index.js';
 import { freePort } from './free-port.js';
+import { restartableProcess, waitUntilAnswers } from './restartable-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -44,23 +45,13 @@ export async function createSqmProcess(options: SqmProcessOptions): Promise<SqmP
     configEnv = { SQM_CONFIG: path };
   }
   const url = `http://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
   let lines: string[] = [];
   const remember = (chunk: Buffer) => {
     lines.push(...chunk.toString('utf8').split('\n').filter((l) => l.length > 0));
     if (lines.length > 200) lines = lines.slice(-100);
   };
 
-  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
-    const current = child;
-    if (!current || current.exitCode !== null || current.signalCode !== null) return;
-    current.kill(signal);
-    await exited;
-  };
-
-  const start = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) throw new Error('SQM is already running');
+  const sqm = restartableProcess('SQM', () => {
     const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
       cwd: ROOT,
       env: {
@@ -75,29 +66,18 @@ export async function createSqmProcess(options: SqmProcessOptions): Promise<SqmP
     });
     proc.stdout?.on('data', remember);
     proc.stderr?.on('data', remember);
-    child = proc;
-    exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`SQM exited during start-up:\n${lines.slice(-30).join('\n')}`);
-      const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-      if (ok) return;
-      if (Date.now() > deadline) {
-        await kill();
-        throw new Error(`SQM did not answer ${url}/healthz within 120 s:\n${lines.slice(-30).join('\n')}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-
-  process.once('exit', () => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    return proc;
   });
+  const kill = (signal?: NodeJS.Signals) => sqm.kill(signal);
+  const start = async () => {
+    sqm.spawn();
+    await waitUntilAnswers(sqm, `${url}/healthz`, 120_000, () => lines.slice(-30).join('\n'));
+  };
 
   return {
     url,
     get pid() {
-      return child?.pid ?? 0;
+      return sqm.running ? sqm.child?.pid ?? 0 : 0;
     },
     start,
     kill,
