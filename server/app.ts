@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
-import type { SqmConfig } from '../config/index.js';
+import { SERVICE_ROLES, type ServiceRole, type SqmConfig } from '../config/index.js';
 import type { Store } from '../store/index.js';
 import { createCollector, type Collector } from '../collector/index.js';
 import { createKpiEngine, type KpiEngine } from '../kpi/index.js';
@@ -65,6 +65,8 @@ export interface BuildServerOptions {
    * at close would be lost.
    */
   spoolDir?: string;
+  /** SQM_ROLES of this process (default all); /readyz of a collector-only process asks only whether ingest works. */
+  roles?: readonly ServiceRole[];
   /**
    * Where the alert engine sends firing/update/resolved events (default: a log line each). A function gets
    * the engine's instance view, which the notification pipeline asks whether an instance is acknowledged.
@@ -93,6 +95,8 @@ export interface ServerContext {
   alerts: AlertEngine;
   /** Prometheus metrics (server/metrics.ts): the alert engine and notifiers report here too. */
   metrics: SqmMetrics;
+  /** SQM_ROLES of this process. */
+  roles: readonly ServiceRole[];
   now: () => Date;
 }
 
@@ -177,7 +181,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   app.decorate('notifications', notifications);
   app.decorate('collector', collector);
   app.decorate('alertEngine', alerts);
-  const context: ServerContext = { config: options.config, store, logger, tokens, collector, kpis, alertBus, audit, people, security, alerts, metrics, now };
+  const context: ServerContext = {
+    config: options.config, store, logger, tokens, collector, kpis, alertBus, audit, people, security, alerts, metrics, now,
+    roles: options.roles ?? SERVICE_ROLES,
+  };
   const hub = new LiveHub({ config: options.config, kpis, alertBus, logger, now, metrics });
   metrics.bindLive(() => hub.stats());
   metrics.bindSpool(() => collector.spoolStats());

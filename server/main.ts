@@ -98,6 +98,7 @@ async function main(): Promise<void> {
     config, store, secret, bootstrapAdminToken: adminToken, logger,
     // Beside the embedded engine's files; with a ClickHouse server it is this process's only state.
     spoolDir: join(settings.dataDir, 'spool'),
+    roles: settings.roles,
     extraTokens: settings.demo ? [{ token: simulatorToken, principal: { name: 'demo-simulator', role: 'ingest', regions: null } }] : [],
   });
   if (!adminToken && config.tokens.length === 0) {

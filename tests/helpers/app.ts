@@ -43,7 +43,9 @@ export function testConfig(overrides: Partial<SqmConfig> = {}): SqmConfig {
 
 export async function buildTestApp(
   store: Store,
-  options: { config?: SqmConfig; now?: () => Date; alertNotifier?: BuildServerOptions['alertNotifier']; dashboardDir?: string } = {},
+  options: {
+    config?: SqmConfig; now?: () => Date; alertNotifier?: BuildServerOptions['alertNotifier']; dashboardDir?: string; roles?: BuildServerOptions['roles'];
+  } = {},
 ): Promise<FastifyInstance> {
   return buildServer({
     config: options.config ?? testConfig(),
@@ -60,6 +62,7 @@ export async function buildTestApp(
     ...(options.now ? { now: options.now } : {}),
     ...(options.alertNotifier ? { alertNotifier: options.alertNotifier } : {}),
     ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}),
+    ...(options.roles ? { roles: options.roles } : {}),
   });
 }
 

@@ -93,4 +93,27 @@ describe('readiness', () => {
       await store.close();
     }
   });
+
+  it('is not ready without its store, unless it only collects: then its spool keeps records until the store is back', async () => {
+    const store = await openTestStore('embedded');
+    const { StoreError } = await import('../../store/index.js');
+    const down = {
+      ...store, table: store.table, command: store.command, insert: store.insert,
+      async query(): Promise<never> { throw new StoreError('Connection refused', undefined); },
+    };
+    const api = await buildTestApp(down);
+    const collector = await buildTestApp(down, { roles: ['collector'] });
+    try {
+      const all = await api.inject({ method: 'GET', url: '/readyz' });
+      expect(all.statusCode).toBe(503);
+      expect(all.json()).toMatchObject({ status: 'not ready', reason: 'store unreachable' });
+      const collecting = await collector.inject({ method: 'GET', url: '/readyz' });
+      expect(collecting.statusCode).toBe(200);
+      expect(collecting.json()).toMatchObject({ status: 'ready', store: 'unreachable', spool: { records: 0 } });
+    } finally {
+      await api.close();
+      await collector.close();
+      await store.close();
+    }
+  });
 });
