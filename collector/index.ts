@@ -127,21 +127,25 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
    * (so a batch replayed after a crash is stored once), then the dead letters.
    */
   async function drain(payloads: readonly SpoolPayload[]): Promise<void> {
-    const byKind = new Map<RecordKind, object[]>();
+    const byKind = new Map<RecordKind, { rows: object[]; texts: string[] }>();
     const deadLetters: DeadLetterRow[] = [];
     for (const payload of payloads) {
       const kind = payload.kind as RecordKind;
       if (!RECORD_SPECS[kind]) throw new Error(`collector: the spool holds an unknown kind "${payload.kind}"`);
-      const rows = byKind.get(kind);
-      if (rows) for (const row of payload.rows) rows.push(row);
-      else byKind.set(kind, [...payload.rows]);
+      let group = byKind.get(kind);
+      if (!group) byKind.set(kind, (group = { rows: [], texts: [] }));
+      for (const row of payload.rows) group.rows.push(row);
+      if (payload.rowsText !== undefined) group.texts.push(payload.rowsText);
       for (const letter of payload.deadLetters) deadLetters.push(letter as DeadLetterRow);
     }
-    for (const [kind, rows] of byKind) {
+    for (const [kind, { rows, texts }] of byKind) {
       if (rows.length === 0) continue; // an entry of dead letters only
       const dedupe = deduper(kind);
       const fresh = dedupe ? await dedupe(rows) : rows;
-      if (fresh.length > 0) await store.insert(RECORD_SPECS[kind].table, fresh);
+      if (fresh.length === 0) continue;
+      // Nothing dropped: the spool's own JSONEachRow text is exactly what the store needs.
+      const whole = fresh.length === rows.length && texts.length === payloads.filter((p) => p.kind === kind).length;
+      await store.insert(RECORD_SPECS[kind].table, fresh, whole ? texts.join('') : undefined);
     }
     if (deadLetters.length > 0) {
       const fresh = await dedupeDeadLetters(store, deadLetters);

@@ -20,10 +20,11 @@
  * An entry the store refuses again and again for its data (a poison record,
  * `isPermanent`) is moved to `quarantine.log` rather than block the spool.
  *
- * On disk: `<dir>/segment-<first seq>.log`, one line per entry:
- * `<seq>\t<kind>\t<rows>\t<crc32 of the JSON>\t<JSON>\n`. A line whose CRC does not
- * match, or the unterminated tail a crash left mid-write, was never
- * acknowledged (the sync had not returned) and is skipped. A new process never
+ * On disk: `<dir>/segment-<first seq>.log`, entries one after another: a header
+ * line `S\t<seq>\t<kind>\t<rows>\t<rows bytes>\t<dead-letter bytes>\t<crc32>\n`,
+ * then the rows and the dead letters as JSONEachRow. An entry cut short or
+ * whose CRC does not match is the tail a crash left mid-write: never
+ * acknowledged (the sync had not returned), so it is skipped. A new process never
  * appends to an old segment. `<dir>/checkpoint` holds the last stored seq.
  */
 import { constants as fsConstants } from 'node:fs';
@@ -31,6 +32,7 @@ import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle 
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../server/logger.js';
+import { toJsonEachRow } from '../store/index.js';
 
 /** The spool is over its disk quota (or closed): retry later. */
 export class CollectorBusyError extends Error {
@@ -42,6 +44,8 @@ export interface SpoolPayload {
   kind: string;
   rows: readonly object[];
   deadLetters: readonly object[];
+  /** The rows as JSONEachRow text (set by the spool; the drain hands it to the store with the rows). */
+  rowsText?: string;
 }
 
 /** What the drainer hands the store: several entries' payloads, in append order. */
@@ -140,44 +144,68 @@ function segmentName(firstSeq: number): string {
   return `segment-${String(firstSeq).padStart(16, '0')}.log`;
 }
 
-function encode(seq: number, payload: SpoolPayload): Buffer {
-  const json = JSON.stringify({ r: payload.rows, d: payload.deadLetters });
-  const body = Buffer.from(json, 'utf8');
-  const header = Buffer.from(`${seq}\t${payload.kind}\t${payload.rows.length}\t${crc32(body)}\t`, 'latin1');
-  return Buffer.concat([header, body, Buffer.from('\n')]);
+/**
+ * One entry: a header line, then the rows and the dead letters as JSONEachRow
+ * text — the very bytes the embedded store loads, so a batch is serialised
+ * once on its way from the request to ClickHouse.
+ */
+function encode(seq: number, payload: SpoolPayload): { buffer: Buffer; rowsText: string } {
+  const rowsText = toJsonEachRow(payload.rows);
+  const rows = Buffer.from(rowsText, 'utf8');
+  const dead = Buffer.from(toJsonEachRow(payload.deadLetters), 'utf8');
+  const crc = crc32(dead, crc32(rows));
+  const header = Buffer.from(`S\t${seq}\t${payload.kind}\t${payload.rows.length}\t${rows.length}\t${dead.length}\t${crc}\n`, 'latin1');
+  return { buffer: Buffer.concat([header, rows, dead]), rowsText };
 }
 
-interface DecodedLine {
+interface DecodedEntry {
   seq: number;
   kind: string;
   records: number;
-  body: Buffer;
+  /** Bytes of the whole entry, header included. */
+  bytes: number;
+  rows: Buffer;
+  dead: Buffer;
 }
 
-/** One line without its "\n"; undefined when the header or the CRC is wrong. */
-function decodeLine(line: Buffer): DecodedLine | undefined {
-  let tabs = 0;
-  const at: number[] = [];
-  for (let i = 0; i < line.length && tabs < 4; i++) {
-    if (line[i] === 0x09) {
-      at.push(i);
-      tabs++;
-    }
+/** Longest header line: "S", a seq, a kind, three counts and a CRC. */
+const MAX_HEADER_BYTES = 160;
+
+/**
+ * The entry at `start` of `data`; undefined when it is cut short (a crash mid-write: its sync never
+ * returned, so nobody was told 200) or damaged (header or CRC wrong).
+ */
+function decodeEntry(data: Buffer, start: number): DecodedEntry | undefined {
+  const end = data.indexOf(0x0a, start);
+  if (end === -1 || end - start > MAX_HEADER_BYTES) return undefined;
+  const fields = data.subarray(start, end).toString('latin1').split('\t');
+  if (fields.length !== 7 || fields[0] !== 'S') return undefined;
+  const [seq, records, rowsBytes, deadBytes, crc] = [fields[1], fields[3], fields[4], fields[5], fields[6]].map(Number) as [number, number, number, number, number];
+  const kind = fields[2] as string;
+  if (![seq, records, rowsBytes, deadBytes, crc].every(Number.isSafeInteger) || seq <= 0 || kind.length === 0) return undefined;
+  const bodyStart = end + 1;
+  const bodyEnd = bodyStart + rowsBytes + deadBytes;
+  if (bodyEnd > data.length) return undefined;
+  const rows = data.subarray(bodyStart, bodyStart + rowsBytes);
+  const dead = data.subarray(bodyStart + rowsBytes, bodyEnd);
+  if (crc32(dead, crc32(rows)) !== crc) return undefined;
+  return { seq, kind, records, bytes: bodyEnd - start, rows, dead };
+}
+
+function parseJsonEachRow(text: string): object[] {
+  const out: object[] = [];
+  let start = 0;
+  while (start < text.length) {
+    const end = text.indexOf('\n', start);
+    out.push(JSON.parse(text.slice(start, end === -1 ? text.length : end)) as object);
+    start = end === -1 ? text.length : end + 1;
   }
-  if (tabs < 4) return undefined;
-  const field = (n: number) => line.subarray(n === 0 ? 0 : (at[n - 1] as number) + 1, at[n]).toString('latin1');
-  const seq = Number(field(0));
-  const kind = field(1);
-  const records = Number(field(2));
-  const crc = Number(field(3));
-  const body = line.subarray((at[3] as number) + 1);
-  if (!Number.isSafeInteger(seq) || seq <= 0 || kind.length === 0 || !Number.isSafeInteger(records) || crc32(body) !== crc) return undefined;
-  return { seq, kind, records, body };
+  return out;
 }
 
-function parseBody(kind: string, body: Buffer): SpoolPayload {
-  const value = JSON.parse(body.toString('utf8')) as { r: object[]; d: object[] };
-  return { kind, rows: value.r, deadLetters: value.d };
+function parsePayload(entry: DecodedEntry): SpoolPayload {
+  const rowsText = entry.rows.toString('utf8');
+  return { kind: entry.kind, rows: parseJsonEachRow(rowsText), deadLetters: parseJsonEachRow(entry.dead.toString('utf8')), rowsText };
 }
 
 const LOCK = 'lock';
@@ -251,30 +279,24 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     const data = await readFile(path);
     const segment: Segment = { path, lastSeq: 0, current: false };
     let start = 0;
-    let skipped = 0;
     while (start < data.length) {
-      const end = data.indexOf(0x0a, start);
-      if (end === -1) {
-        // The tail of a write the crash interrupted: its sync never returned, so nobody was told 200.
-        skipped++;
+      const entry = decodeEntry(data, start);
+      if (!entry) {
+        // Appends only ever go at the end, so what cannot be read is the tail a crash (or a failed
+        // write) left: never acknowledged. Anything after it in this file cannot be trusted either.
+        logger.warn({ segment: name, offset: start, bytes: data.length - start }, 'spool: skipped an unfinished or damaged tail (never acknowledged)');
         break;
       }
-      const line = decodeLine(data.subarray(start, end));
-      if (!line) {
-        skipped++;
-      } else {
-        segment.lastSeq = Math.max(segment.lastSeq, line.seq);
-        lastSeq = Math.max(lastSeq, line.seq);
-        if (line.seq > storedSeq) {
-          pending.push({
-            seq: line.seq, kind: line.kind, records: line.records, bytes: end + 1 - start, payload: undefined,
-            segment, offset: start, appendedAt: Date.now(),
-          });
-        }
+      segment.lastSeq = Math.max(segment.lastSeq, entry.seq);
+      lastSeq = Math.max(lastSeq, entry.seq);
+      if (entry.seq > storedSeq) {
+        pending.push({
+          seq: entry.seq, kind: entry.kind, records: entry.records, bytes: entry.bytes, payload: undefined,
+          segment, offset: start, appendedAt: Date.now(),
+        });
       }
-      start = end + 1;
+      start += entry.bytes;
     }
-    if (skipped > 0) logger.warn({ segment: name, skipped }, 'spool: skipped unfinished or damaged lines (never acknowledged)');
     if (segment.lastSeq <= storedSeq) {
       await rm(path, { force: true });
     } else {
@@ -403,9 +425,9 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     try {
       const buffer = Buffer.alloc(entry.bytes);
       await handle.read(buffer, 0, entry.bytes, entry.offset);
-      const line = decodeLine(buffer.subarray(0, entry.bytes - 1));
-      if (!line || line.seq !== entry.seq) throw new Error(`spool: entry ${entry.seq} in ${entry.segment.path} is damaged`);
-      return parseBody(line.kind, line.body);
+      const decoded = decodeEntry(buffer, 0);
+      if (!decoded || decoded.seq !== entry.seq) throw new Error(`spool: entry ${entry.seq} in ${entry.segment.path} is damaged`);
+      return parsePayload(decoded);
     } finally {
       await handle.close();
     }
@@ -554,7 +576,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     async append(payload, waitStoredMs) {
       if (closed) throw new CollectorBusyError('the collector is shutting down');
       const seq = nextSeq;
-      const buffer = encode(seq, payload);
+      const { buffer, rowsText } = encode(seq, payload);
       if (pendingBytes > 0 && pendingBytes + buffer.length > options.maxBytes) {
         refusing = true;
         refusedAppends++;
@@ -564,7 +586,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       const keep = memoryBytes + buffer.length <= options.memoryBytes;
       const entry: Entry = {
         seq, kind: payload.kind, records: payload.rows.length, bytes: buffer.length,
-        payload: keep ? payload : undefined, segment: undefined as unknown as Segment, offset: 0, appendedAt: Date.now(),
+        payload: keep ? { ...payload, rowsText } : undefined, segment: undefined as unknown as Segment, offset: 0, appendedAt: Date.now(),
       };
       pendingBytes += buffer.length;
       pendingRecords += entry.records;

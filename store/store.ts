@@ -63,8 +63,11 @@ export interface Store {
   query<T = Record<string, unknown>>(statement: Sql): Promise<T[]>;
   /** Run a statement that returns nothing (DDL, ALTER, INSERT … SELECT). */
   command(statement: Sql): Promise<void>;
-  /** Insert rows (objects keyed by column) as JSONEachRow. */
-  insert(table: TableName, rows: readonly object[]): Promise<void>;
+  /**
+   * Insert rows (objects keyed by column) as JSONEachRow. `jsonEachRow`, when given, is exactly `toJsonEachRow(rows)`, already made (the ingest spool
+   * keeps it): a backend that loads text uses it rather than serialising the rows again.
+   */
+  insert(table: TableName, rows: readonly object[], jsonEachRow?: string): Promise<void>;
   /** The engine's version string, e.g. `18.16.1` or `26.7.2.1`. */
   serverVersion(): Promise<string>;
   close(): Promise<void>;

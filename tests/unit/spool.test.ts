@@ -30,7 +30,9 @@ function recordingDrain() {
   const state = { down: false, calls: [] as SpoolPayload[][] };
   const drain: SpoolOptions['drain'] = async (payloads) => {
     if (state.down) throw new Error('store down');
-    state.calls.push(payloads.map((p) => structuredClone(p)));
+    // What the store gets: rows and dead letters; the rows' JSONEachRow text must be exactly theirs.
+    for (const p of payloads) expect(p.rowsText).toBe(p.rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    state.calls.push(payloads.map(({ kind, rows, deadLetters }) => structuredClone({ kind, rows, deadLetters })));
   };
   return { state, drain, stored: () => state.calls.flat() };
 }
@@ -58,8 +60,11 @@ describe('ingest spool', () => {
     expect(results.every((r) => r.stored === false)).toBe(true); // nobody waited for the store
     const segment = readdirSync(dir).filter((n) => n.startsWith('segment-'));
     expect(segment).toEqual(['segment-0000000000000001.log']);
+    // Each entry: a header line (seq, kind, rows, bytes, CRC), then its rows as JSONEachRow.
     const lines = readFileSync(join(dir, segment[0] as string), 'utf8').trim().split('\n');
-    expect(lines.map((l) => l.split('\t').slice(0, 3))).toEqual([['1', 'calls', '1'], ['2', 'tickets', '1'], ['3', 'calls', '2']]);
+    expect(lines.map((l) => (l.startsWith('S\t') ? l.split('\t').slice(1, 4) : JSON.parse(l)))).toEqual([
+      ['1', 'calls', '1'], { id: 'a' }, ['2', 'tickets', '1'], { id: 't1' }, ['3', 'calls', '2'], { id: 'b' }, { id: 'c' },
+    ]);
     await spool.flush(5_000);
     expect(stored()).toEqual([payload('calls', 'a'), payload('tickets', 't1'), payload('calls', 'b', 'c')]);
     expect(spool.stats()).toMatchObject({ entries: 0, records: 0, bytes: 0 });
@@ -105,10 +110,11 @@ describe('ingest spool', () => {
     first.state.down = true;
     await a.append(payload('calls', 'pending-1'), 0);
     await a.append({ kind: 'surveys', rows: [{ id: 's1', note: '客户满意 ✓' }], deadLetters: [{ batchId: 'b1', raw: 'x' }] }, 0);
-    // A crash mid-write leaves an unterminated line; a damaged line has a wrong CRC. Neither was acknowledged.
+    // A damaged entry (its CRC does not match) and one a crash cut short: neither was acknowledged.
     const segment = join(dir, readdirSync(dir).find((n) => n.startsWith('segment-')) as string);
-    appendFileSync(segment, '99\tcalls\t1\t12345\t{"r":[{"id":"damaged"}],"d":[]}\n');
-    appendFileSync(segment, '100\tcalls\t1\t');
+    const damaged = '{"id":"damaged"}\n';
+    appendFileSync(segment, `S\t4\tcalls\t1\t${Buffer.byteLength(damaged)}\t0\t12345\n${damaged}`);
+    appendFileSync(segment, 'S\t5\tcalls\t1\t13\t0\t12345\n{"id":"cu');
     spools.splice(spools.indexOf(a), 1); // abandoned, as a killed process would leave it
 
     const second = recordingDrain();
@@ -198,9 +204,10 @@ describe('ingest spool: an entry the store refuses for its data', () => {
     expect(stored).toEqual(['a', 'c']);
     expect(spool.stats()).toMatchObject({ records: 0, quarantined: 1 });
     const quarantined = readFileSync(join(dir, 'quarantine.log'), 'utf8').trim().split('\n');
-    expect(quarantined).toHaveLength(1);
-    expect(quarantined[0]?.split('\t').slice(1, 3)).toEqual(['calls', '2']);
-    expect(JSON.parse(quarantined[0]?.split('\t')[4] as string)).toEqual({ r: [{ id: 'poison' }, { id: 'b' }], d: [] });
+    // The entry as it was in the spool: its header, then its rows.
+    expect(quarantined).toHaveLength(3);
+    expect(quarantined[0]?.split('\t').slice(2, 4)).toEqual(['calls', '2']);
+    expect(quarantined.slice(1).map((l) => JSON.parse(l))).toEqual([{ id: 'poison' }, { id: 'b' }]);
   });
 
   it('is retried for as long as it takes when the error is about the store, not the data', async () => {
