@@ -96,6 +96,13 @@ function deduperFor(kind: RecordKind, store: Store): Deduper | undefined {
   }
 }
 
+/** Several entries' rows, each a JSON array (`[…]\n`), as one array, in order. */
+function joinJsonArrays(texts: readonly string[]): string {
+  if (texts.length === 1) return texts[0] as string;
+  const items = texts.map((t) => t.trimEnd().slice(1, -1)).filter((t) => t.length > 0);
+  return `[${items.join(',')}]\n`;
+}
+
 /**
  * ClickHouse codes that mean "this data cannot be inserted" rather than "the server cannot take
  * it now": parse and conversion errors, too-long strings, NULL in a plain column.
@@ -143,9 +150,9 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       const dedupe = deduper(kind);
       const fresh = dedupe ? await dedupe(rows) : rows;
       if (fresh.length === 0) continue;
-      // Nothing dropped: the spool's own JSONEachRow text is exactly what the store needs.
+      // Nothing dropped: the spool's own JSON of these rows is what the store loads.
       const whole = fresh.length === rows.length && texts.length === payloads.filter((p) => p.kind === kind).length;
-      await store.insert(RECORD_SPECS[kind].table, fresh, whole ? texts.join('') : undefined);
+      await store.insert(RECORD_SPECS[kind].table, fresh, whole ? joinJsonArrays(texts) : undefined);
     }
     if (deadLetters.length > 0) {
       const fresh = await dedupeDeadLetters(store, deadLetters);

@@ -22,7 +22,7 @@
  *
  * On disk: `<dir>/segment-<first seq>.log`, entries one after another: a header
  * line `S\t<seq>\t<kind>\t<rows>\t<rows bytes>\t<dead-letter bytes>\t<crc32>\n`,
- * then the rows and the dead letters as JSONEachRow. An entry cut short or
+ * then the rows and the dead letters, a JSON array on a line each. An entry cut short or
  * whose CRC does not match is the tail a crash left mid-write: never
  * acknowledged (the sync had not returned), so it is skipped. A new process never
  * appends to an old segment. `<dir>/checkpoint` holds the last stored seq.
@@ -32,7 +32,6 @@ import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle 
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../server/logger.js';
-import { toJsonEachRow } from '../store/index.js';
 
 /** The spool is over its disk quota (or closed): retry later. */
 export class CollectorBusyError extends Error {
@@ -44,7 +43,7 @@ export interface SpoolPayload {
   kind: string;
   rows: readonly object[];
   deadLetters: readonly object[];
-  /** The rows as JSONEachRow text (set by the spool; the drain hands it to the store with the rows). */
+  /** The rows as a JSON array (set by the spool; the drain hands it to the store with the rows). */
   rowsText?: string;
 }
 
@@ -61,7 +60,7 @@ export interface SpoolOptions {
   memoryBytes: number;
   /** Rows per drain batch (a single larger entry still goes alone). */
   batchMaxRecords: number;
-  /** How long the drainer waits for a batch to fill after the oldest pending entry arrived. */
+  /** How long the drainer waits for more rows, while fewer than 1,000 wait, after the oldest pending entry arrived. */
   batchMaxWaitMs: number;
   drain: SpoolDrain;
   logger: Logger;
@@ -137,6 +136,8 @@ interface Waiter {
 const SEGMENT_PATTERN = /^segment-(\d{16})\.log$/;
 const CHECKPOINT = 'checkpoint';
 const QUARANTINE = 'quarantine.log';
+/** Rows that make an insert worth doing without waiting for more. */
+const WORTHWHILE_INSERT_ROWS = 1_000;
 /** Failures in a row, each with a data error, before a batch is taken apart. */
 const POISON_ATTEMPTS = 3;
 
@@ -145,14 +146,16 @@ function segmentName(firstSeq: number): string {
 }
 
 /**
- * One entry: a header line, then the rows and the dead letters as JSONEachRow
- * text — the very bytes the embedded store loads, so a batch is serialised
- * once on its way from the request to ClickHouse.
+ * One entry: a header line, then the rows and the dead letters, each a JSON
+ * array on a line of its own. The rows' line is the very text the embedded
+ * store loads (its JSONEachRow input reads an array of objects too), so a batch
+ * is serialised once on its way from the request to ClickHouse — and one
+ * JSON.stringify of an array is about twice as fast as one per row.
  */
 function encode(seq: number, payload: SpoolPayload): { buffer: Buffer; rowsText: string } {
-  const rowsText = toJsonEachRow(payload.rows);
+  const rowsText = `${JSON.stringify(payload.rows)}\n`;
   const rows = Buffer.from(rowsText, 'utf8');
-  const dead = Buffer.from(toJsonEachRow(payload.deadLetters), 'utf8');
+  const dead = Buffer.from(`${JSON.stringify(payload.deadLetters)}\n`, 'utf8');
   const crc = crc32(dead, crc32(rows));
   const header = Buffer.from(`S\t${seq}\t${payload.kind}\t${payload.rows.length}\t${rows.length}\t${dead.length}\t${crc}\n`, 'latin1');
   return { buffer: Buffer.concat([header, rows, dead]), rowsText };
@@ -192,20 +195,9 @@ function decodeEntry(data: Buffer, start: number): DecodedEntry | undefined {
   return { seq, kind, records, bytes: bodyEnd - start, rows, dead };
 }
 
-function parseJsonEachRow(text: string): object[] {
-  const out: object[] = [];
-  let start = 0;
-  while (start < text.length) {
-    const end = text.indexOf('\n', start);
-    out.push(JSON.parse(text.slice(start, end === -1 ? text.length : end)) as object);
-    start = end === -1 ? text.length : end + 1;
-  }
-  return out;
-}
-
 function parsePayload(entry: DecodedEntry): SpoolPayload {
   const rowsText = entry.rows.toString('utf8');
-  return { kind: entry.kind, rows: parseJsonEachRow(rowsText), deadLetters: parseJsonEachRow(entry.dead.toString('utf8')), rowsText };
+  return { kind: entry.kind, rows: JSON.parse(rowsText) as object[], deadLetters: JSON.parse(entry.dead.toString('utf8')) as object[], rowsText };
 }
 
 const LOCK = 'lock';
@@ -399,13 +391,17 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   }
 
   /**
-   * Start a drain after `delayMs`, or, without one, when a batch is full or the oldest
-   * entry has waited `batchMaxWaitMs`. While the store fails, only the back-off timer drains.
+   * Start a drain after `delayMs`, or, without one, at once when enough rows wait for a
+   * worthwhile insert, else when the oldest entry has waited `batchMaxWaitMs` (a trickle of
+   * small requests must not become a stream of tiny inserts: ClickHouse wants few, large
+   * parts). Entries that arrive during a drain go together into the next one, so under load
+   * batches grow towards `batchMaxRecords` by themselves. While the store fails, only the
+   * back-off timer drains.
    */
   function scheduleDrain(delayMs?: number): void {
     if (draining || onDisk.length === 0) return; // a running drain reschedules when it ends
     if (delayMs === undefined && storeFailing) return;
-    const full = onDiskRecords >= options.batchMaxRecords || closed;
+    const full = onDiskRecords >= Math.min(options.batchMaxRecords, WORTHWHILE_INSERT_ROWS) || closed;
     const wanted = delayMs ?? (full ? 0 : Math.max(0, (onDisk[0] as Entry).appendedAt + options.batchMaxWaitMs - Date.now()));
     const due = Date.now() + wanted;
     if (drainTimer) {

@@ -93,14 +93,15 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     async command(statement: Sql): Promise<void> {
       await run(statement, 'TabSeparated');
     },
-    async insert(table: TableName, rows: readonly object[], jsonEachRow?: string): Promise<void> {
+    async insert(table: TableName, rows: readonly object[], jsonText?: string): Promise<void> {
       if (rows.length === 0) return;
       if (closed) throw new StoreError('the store is closed', undefined);
       // The batch goes through a file and `INSERT … SELECT FROM file()`: the
       // engine's own bulk-load path, which parses in parallel and measured about
       // twice as fast as handing chDB the same bytes inline (bench/README.md).
       const file = join(insertDir, `${table}-${randomUUID()}.jsonl`);
-      await writeFile(file, jsonEachRow ?? toJsonEachRow(rows));
+      // chDB's JSONEachRow input reads a JSON array as well as one object per line.
+      await writeFile(file, jsonText ?? toJsonEachRow(rows));
       const target = tableOf(database, identifier(table, TABLES).name as TableName);
       try {
         await run(sql`INSERT INTO ${target} SELECT * FROM file(${file}, 'JSONEachRow')`, 'TabSeparated');

@@ -31,7 +31,7 @@ export function observeStore(store: Store, observer: StoreObserver): Store {
     table: (name) => store.table(name),
     query: <T>(statement: Sql) => timed('query', () => store.query<T>(statement)),
     command: (statement) => timed('command', () => store.command(statement)),
-    insert: (table, rows, jsonEachRow) => timed('insert', () => store.insert(table, rows, jsonEachRow)),
+    insert: (table, rows, jsonText) => timed('insert', () => store.insert(table, rows, jsonText)),
     serverVersion: () => store.serverVersion(),
     close: () => store.close(),
   };

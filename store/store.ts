@@ -64,10 +64,12 @@ export interface Store {
   /** Run a statement that returns nothing (DDL, ALTER, INSERT … SELECT). */
   command(statement: Sql): Promise<void>;
   /**
-   * Insert rows (objects keyed by column) as JSONEachRow. `jsonEachRow`, when given, is exactly `toJsonEachRow(rows)`, already made (the ingest spool
-   * keeps it): a backend that loads text uses it rather than serialising the rows again.
+   * Insert rows (objects keyed by column) as JSONEachRow. `jsonText`, when given, is the same rows
+   * already serialised — newline-separated objects or one JSON array, both of which ClickHouse's
+   * JSONEachRow input reads (the ingest spool keeps it): a backend that loads text may use it rather
+   * than serialising the rows again.
    */
-  insert(table: TableName, rows: readonly object[], jsonEachRow?: string): Promise<void>;
+  insert(table: TableName, rows: readonly object[], jsonText?: string): Promise<void>;
   /** The engine's version string, e.g. `18.16.1` or `26.7.2.1`. */
   serverVersion(): Promise<string>;
   close(): Promise<void>;

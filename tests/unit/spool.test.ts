@@ -30,8 +30,8 @@ function recordingDrain() {
   const state = { down: false, calls: [] as SpoolPayload[][] };
   const drain: SpoolOptions['drain'] = async (payloads) => {
     if (state.down) throw new Error('store down');
-    // What the store gets: rows and dead letters; the rows' JSONEachRow text must be exactly theirs.
-    for (const p of payloads) expect(p.rowsText).toBe(p.rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    // What the store gets: rows and dead letters, and the rows' own JSON text.
+    for (const p of payloads) expect(JSON.parse(p.rowsText as string)).toEqual(p.rows);
     state.calls.push(payloads.map(({ kind, rows, deadLetters }) => structuredClone({ kind, rows, deadLetters })));
   };
   return { state, drain, stored: () => state.calls.flat() };
@@ -60,10 +60,10 @@ describe('ingest spool', () => {
     expect(results.every((r) => r.stored === false)).toBe(true); // nobody waited for the store
     const segment = readdirSync(dir).filter((n) => n.startsWith('segment-'));
     expect(segment).toEqual(['segment-0000000000000001.log']);
-    // Each entry: a header line (seq, kind, rows, bytes, CRC), then its rows as JSONEachRow.
+    // Each entry: a header line (seq, kind, rows, bytes, CRC), then its rows and its dead letters, a JSON array each.
     const lines = readFileSync(join(dir, segment[0] as string), 'utf8').trim().split('\n');
     expect(lines.map((l) => (l.startsWith('S\t') ? l.split('\t').slice(1, 4) : JSON.parse(l)))).toEqual([
-      ['1', 'calls', '1'], { id: 'a' }, ['2', 'tickets', '1'], { id: 't1' }, ['3', 'calls', '2'], { id: 'b' }, { id: 'c' },
+      ['1', 'calls', '1'], [{ id: 'a' }], [], ['2', 'tickets', '1'], [{ id: 't1' }], [], ['3', 'calls', '2'], [{ id: 'b' }, { id: 'c' }], [],
     ]);
     await spool.flush(5_000);
     expect(stored()).toEqual([payload('calls', 'a'), payload('tickets', 't1'), payload('calls', 'b', 'c')]);
@@ -112,9 +112,9 @@ describe('ingest spool', () => {
     await a.append({ kind: 'surveys', rows: [{ id: 's1', note: '客户满意 ✓' }], deadLetters: [{ batchId: 'b1', raw: 'x' }] }, 0);
     // A damaged entry (its CRC does not match) and one a crash cut short: neither was acknowledged.
     const segment = join(dir, readdirSync(dir).find((n) => n.startsWith('segment-')) as string);
-    const damaged = '{"id":"damaged"}\n';
-    appendFileSync(segment, `S\t4\tcalls\t1\t${Buffer.byteLength(damaged)}\t0\t12345\n${damaged}`);
-    appendFileSync(segment, 'S\t5\tcalls\t1\t13\t0\t12345\n{"id":"cu');
+    const damaged = '[{"id":"damaged"}]\n';
+    appendFileSync(segment, `S\t4\tcalls\t1\t${Buffer.byteLength(damaged)}\t3\t12345\n${damaged}[]\n`);
+    appendFileSync(segment, 'S\t5\tcalls\t1\t15\t3\t12345\n[{"id":"cu');
     spools.splice(spools.indexOf(a), 1); // abandoned, as a killed process would leave it
 
     const second = recordingDrain();
@@ -204,10 +204,10 @@ describe('ingest spool: an entry the store refuses for its data', () => {
     expect(stored).toEqual(['a', 'c']);
     expect(spool.stats()).toMatchObject({ records: 0, quarantined: 1 });
     const quarantined = readFileSync(join(dir, 'quarantine.log'), 'utf8').trim().split('\n');
-    // The entry as it was in the spool: its header, then its rows.
+    // The entry as it was in the spool: its header, its rows, its dead letters.
     expect(quarantined).toHaveLength(3);
     expect(quarantined[0]?.split('\t').slice(2, 4)).toEqual(['calls', '2']);
-    expect(quarantined.slice(1).map((l) => JSON.parse(l))).toEqual([{ id: 'poison' }, { id: 'b' }]);
+    expect(quarantined.slice(1).map((l) => JSON.parse(l))).toEqual([[{ id: 'poison' }, { id: 'b' }], []]);
   });
 
   it('is retried for as long as it takes when the error is about the store, not the data', async () => {
