@@ -168,23 +168,21 @@ interface DeadLetterKey {
  * written before a crash and is being replayed: drop all of it.
  */
 export async function dedupeDeadLetters<R extends DeadLetterKey>(store: Store, rows: readonly R[]): Promise<readonly R[]> {
-  {
-    let min = Infinity;
-    let max = -Infinity;
-    const batches = new Set<string>();
-    for (const row of rows) {
-      if (row.receivedAt < min) min = row.receivedAt;
-      if (row.receivedAt > max) max = row.receivedAt;
-      batches.add(row.batchId);
-    }
-    const found = await store.query<{ batchId: string }>(sql`
-      SELECT DISTINCT batchId FROM ${store.table('dead_letters')}
-      WHERE receivedAt >= ${new Date(min * 1000)} AND receivedAt <= ${new Date(max * 1000)}
-        AND batchId IN ${sql.list([...batches])}`);
-    if (found.length === 0) return rows;
-    const stored = new Set(found.map((r) => r.batchId));
-    return rows.filter((row) => !stored.has(row.batchId));
+  let min = Infinity;
+  let max = -Infinity;
+  const batches = new Set<string>();
+  for (const row of rows) {
+    if (row.receivedAt < min) min = row.receivedAt;
+    if (row.receivedAt > max) max = row.receivedAt;
+    batches.add(row.batchId);
   }
+  const found = await store.query<{ batchId: string }>(sql`
+    SELECT DISTINCT batchId FROM ${store.table('dead_letters')}
+    WHERE receivedAt >= ${new Date(min * 1000)} AND receivedAt <= ${new Date(max * 1000)}
+      AND batchId IN ${sql.list([...batches])}`);
+  if (found.length === 0) return rows;
+  const stored = new Set(found.map((r) => r.batchId));
+  return rows.filter((row) => !stored.has(row.batchId));
 }
 
 /**

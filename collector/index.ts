@@ -13,7 +13,7 @@ import { dedupeById, dedupeDeadLetters, dedupeExactRows, dedupeSnapshots, type D
 import { RECORD_KINDS, type RecordKind } from './kinds.js';
 import { RECORD_SPECS, type NormaliseContext } from './records/index.js';
 import { createValidators } from './validate.js';
-import { openSpool, type Spool, type SpoolPayload, type SpoolStats } from './spool.js';
+import { openSpool, type Spool, type SpooledPayload, type SpoolStats } from './spool.js';
 
 export { RECORD_KINDS, isRecordKind, type RecordKind } from './kinds.js';
 export { CollectorBusyError, type SpoolStats } from './spool.js';
@@ -133,7 +133,7 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
    * The spool's drain: one insert per kind for the batch's rows, after de-duplication
    * (so a batch replayed after a crash is stored once), then the dead letters.
    */
-  async function drain(payloads: readonly SpoolPayload[]): Promise<void> {
+  async function drain(payloads: readonly SpooledPayload[]): Promise<void> {
     const byKind = new Map<RecordKind, { rows: object[]; texts: string[] }>();
     const deadLetters: DeadLetterRow[] = [];
     for (const payload of payloads) {
@@ -142,7 +142,7 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       let group = byKind.get(kind);
       if (!group) byKind.set(kind, (group = { rows: [], texts: [] }));
       for (const row of payload.rows) group.rows.push(row);
-      if (payload.rowsText !== undefined) group.texts.push(payload.rowsText);
+      group.texts.push(payload.rowsText);
       for (const letter of payload.deadLetters) deadLetters.push(letter as DeadLetterRow);
     }
     for (const [kind, { rows, texts }] of byKind) {
@@ -151,8 +151,7 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       const fresh = dedupe ? await dedupe(rows) : rows;
       if (fresh.length === 0) continue;
       // Nothing dropped: the spool's own JSON of these rows is what the store loads.
-      const whole = fresh.length === rows.length && texts.length === payloads.filter((p) => p.kind === kind).length;
-      await store.insert(RECORD_SPECS[kind].table, fresh, whole ? joinJsonArrays(texts) : undefined);
+      await store.insert(RECORD_SPECS[kind].table, fresh, fresh.length === rows.length ? joinJsonArrays(texts) : undefined);
     }
     if (deadLetters.length > 0) {
       const fresh = await dedupeDeadLetters(store, deadLetters);

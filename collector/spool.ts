@@ -43,12 +43,15 @@ export interface SpoolPayload {
   kind: string;
   rows: readonly object[];
   deadLetters: readonly object[];
-  /** The rows as a JSON array (set by the spool; the drain hands it to the store with the rows). */
-  rowsText?: string;
+}
+
+/** An entry as the drain gets it: with its rows as the JSON array the spool wrote, for the store to load. */
+export interface SpooledPayload extends SpoolPayload {
+  rowsText: string;
 }
 
 /** What the drainer hands the store: several entries' payloads, in append order. */
-export type SpoolDrain = (payloads: readonly SpoolPayload[]) => Promise<void>;
+export type SpoolDrain = (payloads: readonly SpooledPayload[]) => Promise<void>;
 
 export interface SpoolOptions {
   dir: string;
@@ -113,7 +116,7 @@ interface Entry {
   records: number;
   bytes: number;
   /** In memory while the memory budget allows; otherwise read back from `segment` at `offset`. */
-  payload: SpoolPayload | undefined;
+  payload: SpooledPayload | undefined;
   segment: Segment;
   offset: number;
   appendedAt: number;
@@ -195,7 +198,7 @@ function decodeEntry(data: Buffer, start: number): DecodedEntry | undefined {
   return { seq, kind, records, bytes: bodyEnd - start, rows, dead };
 }
 
-function parsePayload(entry: DecodedEntry): SpoolPayload {
+function parsePayload(entry: DecodedEntry): SpooledPayload {
   const rowsText = entry.rows.toString('utf8');
   return { kind: entry.kind, rows: JSON.parse(rowsText) as object[], deadLetters: JSON.parse(entry.dead.toString('utf8')) as object[], rowsText };
 }
@@ -415,7 +418,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     }, wanted);
   }
 
-  async function loadPayload(entry: Entry): Promise<SpoolPayload> {
+  async function loadPayload(entry: Entry): Promise<SpooledPayload> {
     if (entry.payload) return entry.payload;
     const handle = await open(entry.segment.path, 'r');
     try {
@@ -444,7 +447,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     }
     const batch = onDisk.slice(0, taken);
     try {
-      const payloads: SpoolPayload[] = [];
+      const payloads: SpooledPayload[] = [];
       for (const entry of batch) payloads.push(await loadPayload(entry));
       await options.drain(payloads);
       await markStored(batch, rows);
@@ -538,8 +541,6 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     for (let i = segments.length - 1; i >= 0; i--) {
       const segment = segments[i] as Segment;
       if (segment.current || segment.lastSeq > storedSeq) continue;
-      // A segment whose writes all failed has lastSeq 0 and is removed too.
-      if (segment.lastSeq === 0 && current?.segment === segment) continue;
       segments.splice(i, 1);
       await rm(segment.path, { force: true });
     }

@@ -139,35 +139,23 @@ export function createSqmMetrics(): SqmMetrics {
 
   // The ingest spool's backlog, read at scrape time (bindSpool).
   let spoolStats: (() => SpoolStats) | undefined;
-  const spool = () => spoolStats?.();
-  new Gauge({
-    name: 'sqm_ingest_spool_records', help: 'Records accepted (durable on disk) but not yet in the store.', registers,
-    collect() { this.set(spool()?.records ?? 0); },
-  });
-  new Gauge({
-    name: 'sqm_ingest_spool_bytes', help: 'Bytes of spool entries not yet in the store.', registers,
-    collect() { this.set(spool()?.bytes ?? 0); },
-  });
-  new Gauge({
-    name: 'sqm_ingest_spool_quota_bytes', help: 'The spool quota (ingest.spool.maxBytes); beyond it ingest answers 503.', registers,
-    collect() { this.set(spool()?.maxBytes ?? 0); },
-  });
-  new Gauge({
-    name: 'sqm_ingest_spool_oldest_seconds', help: 'Age of the oldest record not yet in the store.', registers,
-    collect() { this.set(spool()?.oldestSeconds ?? 0); },
-  });
-  new Gauge({
-    name: 'sqm_ingest_spool_store_failing', help: '1 while the last attempt to store spooled records failed (the drainer backs off and retries).', registers,
-    collect() { this.set(spool()?.storeFailing ? 1 : 0); },
-  });
-  new Counter({
-    name: 'sqm_ingest_spool_drain_failures_total', help: 'Attempts to store spooled records that failed.', registers,
-    collect() { this.reset(); this.inc(spool()?.drainFailures ?? 0); },
-  });
-  new Counter({
-    name: 'sqm_ingest_spool_refused_total', help: 'Ingest calls refused because the spool was over its quota.', registers,
-    collect() { this.reset(); this.inc(spool()?.refusedAppends ?? 0); },
-  });
+  // Gauges and totals alike are read from the spool's own counters at scrape time.
+  const spoolMetrics: [name: string, help: string, read: (stats: SpoolStats) => number, kind: typeof Gauge | typeof Counter][] = [
+    ['sqm_ingest_spool_records', 'Records accepted (durable on disk) but not yet in the store.', (st) => st.records, Gauge],
+    ['sqm_ingest_spool_bytes', 'Bytes of spool entries not yet in the store.', (st) => st.bytes, Gauge],
+    ['sqm_ingest_spool_quota_bytes', 'The spool quota (ingest.spool.maxBytes); beyond it ingest answers 503.', (st) => st.maxBytes, Gauge],
+    ['sqm_ingest_spool_oldest_seconds', 'Age of the oldest record not yet in the store.', (st) => st.oldestSeconds, Gauge],
+    ['sqm_ingest_spool_store_failing', '1 while the last attempt to store spooled records failed (the drainer backs off and retries).', (st) => (st.storeFailing ? 1 : 0), Gauge],
+    ['sqm_ingest_spool_drain_failures_total', 'Attempts to store spooled records that failed.', (st) => st.drainFailures, Counter],
+    ['sqm_ingest_spool_refused_total', 'Ingest calls refused because the spool was over its quota.', (st) => st.refusedAppends, Counter],
+  ];
+  for (const [name, help, read, Kind] of spoolMetrics) {
+    if (Kind === Gauge) {
+      new Gauge({ name, help, registers, collect() { const st = spoolStats?.(); this.set(st ? read(st) : 0); } });
+    } else {
+      new Counter({ name, help, registers, collect() { const st = spoolStats?.(); this.reset(); this.inc(st ? read(st) : 0); } });
+    }
+  }
   new Gauge({
     name: 'sqm_live_clients', help: 'Live WebSocket clients connected now.', registers,
     collect() { this.set(liveCounts().clients); },

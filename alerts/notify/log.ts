@@ -52,26 +52,13 @@ export interface LogQuery {
   limit: number;
 }
 
-export interface LogRecord {
-  id: string;
+/** An entry as the API shows it: ISO times, and null for an empty error, reason or next attempt. */
+export type LogRecord = Omit<LogEntry, 'atMs' | 'seq' | 'error' | 'reason' | 'nextAttemptAtMs'> & {
   at: string;
-  noticeId: string;
-  policy: string;
-  groupKey: string;
-  receiver: string;
-  channel: string;
-  kind: string;
-  instanceIds: string[];
-  rules: string[];
-  regions: string[];
-  status: LogStatus;
-  attempt: number;
-  maxAttempts: number;
   error: string | null;
   reason: string | null;
-  durationMs: number;
   nextAttemptAt: string | null;
-}
+};
 
 const MAX_TEXT = 2000;
 

@@ -134,13 +134,18 @@ const ACK_ON_DISK = (base: SqmConfig): SqmConfig => ({
   ingest: { ...base.ingest, batchMaxWaitMs: 1_000, spool: { waitForStoreMs: 0 } },
 });
 
+/** /readyz: whether SQM is ready, and the records in its spool not yet stored (even while not ready); undefined while it is down. */
+async function readiness(sqm: SqmProcess): Promise<{ ready: boolean; backlog: number } | undefined> {
+  const res = await fetch(`${sqm.url}/readyz`).catch(() => undefined);
+  const body = res ? ((await res.json()) as { spool?: { records: number } }) : undefined;
+  return res && body?.spool ? { ready: res.ok, backlog: body.spool.records } : undefined;
+}
+
 /** kill -9 at a moment when the spool holds acknowledged records the store does not have yet. */
 async function killWithBacklog(sqm: SqmProcess): Promise<number> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const res = await fetch(`${sqm.url}/readyz`).catch(() => undefined);
-    const body = res ? ((await res.json()) as { spool?: { records: number } }) : undefined;
-    const backlog = body?.spool?.records ?? 0;
+    const backlog = (await readiness(sqm))?.backlog ?? 0;
     if (backlog > 0) {
       await sqm.kill('SIGKILL');
       return backlog;
@@ -153,12 +158,7 @@ async function killWithBacklog(sqm: SqmProcess): Promise<number> {
 /** Wait until SQM is ready and its spool is empty: everything acknowledged is in the store. */
 async function drained(sqm: SqmProcess): Promise<void> {
   const deadline = Date.now() + 120_000;
-  for (;;) {
-    const res = await fetch(`${sqm.url}/readyz`).catch(() => undefined);
-    if (res?.ok) {
-      const body = (await res.json()) as { spool: { records: number } };
-      if (body.spool.records === 0) return;
-    }
+  for (let state = await readiness(sqm); !state?.ready || state.backlog > 0; state = await readiness(sqm)) {
     if (Date.now() > deadline) throw new Error(`the spool did not drain; SQM said:\n${sqm.output()}`);
     await sleep(200);
   }
